@@ -272,7 +272,7 @@ def attempt(check, case, answer):
     try:
         return check(case, answer)
     except Exception:
-        return False, None, 0
+        return False, "crashed", 0
 
 
 def mistakes(case):
@@ -300,8 +300,11 @@ def run(sizes=(4, 50), names=None, verbose=False):
         for case in all_cases:
             ok, N, nfev = attempt(check, case, case.fn.df)
             evals.append(nfev)
+            crashed = isinstance(N, str)
             if not ok:
-                false_rejects.append(case.label)
+                false_rejects.append(case.label + (" (crashed)" if crashed else ""))
+            if crashed:
+                continue
             N, exact = N if isinstance(N, tuple) else (N, case.fn.df(case.A, case.V))
             if case.ill:
                 continue
@@ -334,11 +337,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     sizes = (4,) if args.quick else (4, 50)
     summary = run(sizes, verbose=args.verbose)
-    print(f"{'checker':22} {'false rejects':>14} {'false accepts':>14} {'digits':>7} "
+    print(f"{'checker':22} {'false rejects':>14} {'crashed':>7} {'false accepts':>14} {'digits':>7} "
           f"{'evals (median/max)':>19} {'time':>7}  decision rule")
     for name, s in summary.items():
         digits = "—" if s["median_digits"] is None else f"{s['median_digits']:.1f}"
-        print(f"{name:22} {len(s['false_rejects']):>6} of {s['cases']:<5} "
+        crashed = sum("crashed" in label for label in s["false_rejects"])
+        print(f"{name:22} {len(s['false_rejects']):>6} of {s['cases']:<5} {crashed:>7} "
               f"{len(s['false_accepts']):>6} of {s['wrong']:<5} {digits:>7} "
               f"{s['median_evals']:>10.0f} / {s['max_evals']:<6} {s['seconds']:6.1f}s  {s['rule']}")
     for missing in ("jax", "torch"):
@@ -346,6 +350,7 @@ def main(argv=None):
             __import__(missing)
         except ImportError:
             print(f"{missing:22} not installed (skipped)")
+    print("crashed: the tool raised (f left its domain at the tool's step): counted as a reject.")
     print("digits: median agreement of the checker's reference with the analytic derivative.")
     return summary
 

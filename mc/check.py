@@ -283,22 +283,31 @@ class _Reference:
                 f"method must be 'auto', 'complex', 'mathias' or 'richardson'; got {self.requested!r}"
             )
 
+        # Candidates are computed lazily: the block trick only if complex step
+        # is unavailable or disagrees with the first central difference.
+        makers = [("complex step", self.complex_step), ("Mathias block", self.mathias)]
         candidates = {}
-        cs = self.complex_step(x, V)
-        if cs is not None:
-            candidates["complex step"] = cs
-        mt = self.mathias(x, V)
-        if mt is not None:
-            candidates["Mathias block"] = mt
+        while makers and not candidates:
+            name, make = makers.pop(0)
+            value = make(x, V)
+            if value is not None:
+                candidates[name] = value
         if candidates:
             for relative in SCAN_STEPS:
                 cd = self.central(x, V, relative)
                 if cd is None:
                     continue
-                for name, value in candidates.items():
-                    if _norm(value - cd) <= AGREE * max(_norm(value), _norm(cd)):
-                        self.method = name
-                        return value, 0.0
+                while True:
+                    for name, value in candidates.items():
+                        if _norm(value - cd) <= AGREE * max(_norm(value), _norm(cd)):
+                            self.method = name
+                            return value, 0.0
+                    if not makers:
+                        break
+                    name, make = makers.pop(0)
+                    value = make(x, V)
+                    if value is not None:
+                        candidates[name] = value
         self.method = "Richardson"
         return self.richardson(x, V)
 
