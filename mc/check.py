@@ -47,6 +47,7 @@ RTOL = 1e-10            # relative floor: correct ≲ 5e-12, finite differences 
 NOISE_FACTOR = 10.0     # how many noise floors an answer may be off
 AGREE = 1e-3            # a candidate reference must agree this well with a central difference
 SCAN_STEPS = (1e-6, 1e-8, 1e-4, 1e-10, 1e-2, 1e-12)  # relative steps for that cross-check
+UNDECIDABLE = 1e-2      # a reference noisier than this (relative) cannot decide anything
 MATCH = 1e-6            # how close an answer must be to a known mistake to be named
 
 
@@ -387,8 +388,15 @@ def _check(f, x, fx, answer, *, directions, rtol, method, rng, what, wrong=None,
             if Nsum is not None:
                 noise = max(noise, _norm(Nsum - Ns[0] - Ns[1]))
 
-    Ss = [answer(V) for V in directions]
     size = _norm(_stack(Ns))
+    if noise > UNDECIDABLE * size:
+        raise InputError(
+            f"cannot check at this x: the reference derivative is uncertain by "
+            f"{_ratio(noise, size):.0%} ({ref.method}, {ref.f.nfev} evaluations). f is too "
+            "ill-conditioned here for finite differences; choose a better-conditioned point, "
+            "or write f so that it accepts complex input (complex step)"
+        )
+    Ss = [answer(V) for V in directions]
     err = _norm(_stack(Ss) - _stack(Ns))
     tol_abs = max(rtol * size, NOISE_FACTOR * noise)
     ok = bool(err <= tol_abs)

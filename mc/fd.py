@@ -178,7 +178,8 @@ def richardson(f, x, dx, h=None, *, factor=10.0, levels=14, noise=None, full_out
     h = default_step(x, dx, 0.1) if h is None else float(h)
     nfev = 0
     previous = None          # the last tableau row, or None after a failed step
-    best, best_err, best_h, best_level = None, np.inf, h, 0
+    raw = []                 # (level, plain central difference, its roundoff)
+    candidates = []          # (relative error, value, abs error, h, level)
     for k in range(levels):
         hk = h / factor**k
         plus, minus = _try(f, x + hk * dx), _try(f, x - hk * dx)
@@ -188,32 +189,47 @@ def richardson(f, x, dx, h=None, *, factor=10.0, levels=14, noise=None, full_out
             continue
         roundoff = (EPS * max(_rms(plus), _rms(minus)) if noise is None else noise) / hk
         row = [(plus - minus) / (2 * hk)]
-        if previous is not None:
+        raw.append((k, row[0], roundoff))
+        if previous is None:
+            candidates.append((np.inf, row[0], np.inf, hk, k))
+        else:
             for j in range(1, len(previous) + 1):
                 r = factor ** (2 * j)
                 row.append(row[j - 1] + (row[j - 1] - previous[j - 1]) / (r - 1))
             for j, value in enumerate(row):
-                neighbours = [row[j - 1]] if j else []
-                neighbours += [previous[j - 1] if j else previous[0]]
+                neighbours = ([row[j - 1]] if j else []) + [previous[j - 1] if j else previous[0]]
                 err = max(_rms(value - other) for other in neighbours) + roundoff
-                # Compare *relative* errors: in the pre-asymptotic regime of an
+                # *Relative* errors: before the asymptotic regime of an
                 # ill-conditioned function, small garbage values have small
                 # absolute errors.
-                if best is None or err * _rms(best) < best_err * _rms(value) or best_err == np.inf:
-                    best, best_err, best_h, best_level = value, err, hk, k
-        elif best is None:
-            best, best_h, best_level = row[0], hk, k
+                candidates.append((err / max(_rms(value), 1e-300), value, err, hk, k))
         previous = row
-        size = max(_rms(best), 1e-300)
-        if best_err <= 4 * EPS * size:
+        if min(c[0] for c in candidates) <= 4 * EPS:
             break                                  # as good as it gets
-        if k - best_level >= 3 and best_err <= 1e-6 * size:
-            break                                  # converged, and smaller steps only add roundoff
-    if best is None:
+        if roundoff > _rms(row[0]):
+            break                                  # smaller steps give only roundoff
+    if not candidates:
         raise FloatingPointError("richardson: f failed at every step tried")
+    candidates.sort(key=lambda c: c[0])
+    for _, value, err, hk, level in candidates:
+        if _consistent_with_smaller_steps(value, err, level, raw):
+            break
+    else:
+        _, value, err, hk, level = candidates[0]
     if full_output:
-        return RichardsonResult(best, float(best_err), best_h, nfev)
-    return best
+        return RichardsonResult(value, float(err), hk, nfev)
+    return value
+
+
+def _consistent_with_smaller_steps(value, err, level, raw):
+    """Does an estimate from steps ≥ h agree with the plain central differences at
+    smaller steps, within their roundoff? A plateau at steps larger than the
+    distance to a nearby singularity (or eigenvalue crossing) looks converged
+    but is contradicted there."""
+    at_level = [D for k, D, _ in raw if k == level]
+    truncation = _rms(at_level[0] - value) if at_level else 0.0
+    return all(_rms(D - value) <= 10 * (err + roundoff) + 2 * truncation
+               for k, D, roundoff in raw if k > level)
 
 
 def _try(f, x):

@@ -245,3 +245,29 @@ def test_bad_answers_name_the_answer():
 def test_answer_errors_are_check_errors_and_value_errors():
     assert issubclass(AnswerError, mc.CheckError)
     assert issubclass(InputError, ValueError)
+
+
+# ---------------------------------------------------------------- beyond finite differences
+
+def test_plateau_before_an_eigenvalue_near_crossing_is_not_trusted():
+    # Eigenvalues 1 and 1 + 1e-8: central differences with steps above 1e-8 see
+    # a smooth plateau (the pair's average) that looks converged but is wrong.
+    # Smaller steps contradict it, and the checker uses them.
+    Q, _ = np.linalg.qr(np.random.default_rng(1).standard_normal((3, 3)))
+    S = Q @ np.diag([1, 1 + 1e-8, 3]) @ Q.T
+    S = (S + S.T) / 2
+    f = lambda A: np.linalg.eigvalsh((A + A.T) / 2)          # noqa: E731
+    r = mc.check_derivative(f, bench.eigvalsh_jvp, S)
+    assert r.ok, r.message
+    assert not mc.check_derivative(f, lambda A, dA: 1.01 * bench.eigvalsh_jvp(A, dA), S).ok
+
+
+def test_hopelessly_ill_conditioned_point_is_an_error_not_a_verdict():
+    rng = np.random.default_rng(0)
+    rng.standard_normal((3, 4, 4))
+    U, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    V, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    A = U @ np.diag([1, 1, 1, 1e-12]) @ V.T
+    logdet = lambda A: np.linalg.slogdet(A)[1]                 # noqa: E731
+    with pytest.raises(InputError, match="cannot check at this x"):
+        mc.check_gradient(logdet, lambda A: np.linalg.inv(A).T, A)
