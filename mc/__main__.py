@@ -3,13 +3,15 @@
     python -m mc --version
     python -m mc doctor        # is this environment ready for the course?
 
-Later stages add their own subcommands (``assign``, ``grade``, ``site``).
+    python -m mc assign psets/pset1                      # student release + autograder bundle
+    python -m mc grade psets/pset1 SUBMISSIONS --out OUT # grade a class
 """
 
 import argparse
 import importlib
 import platform
 import sys
+from pathlib import Path
 
 # What the course needs, and the lowest version it is tested with (pyproject.toml).
 REQUIRED = ["numpy", "scipy", "matplotlib", "ipywidgets", "sympy", "nbformat", "nbclient",
@@ -43,6 +45,31 @@ def doctor(_args):
     return 0 if ok and not missing else 1
 
 
+def assign(args):
+    """Generate a pset's student release and autograder bundle."""
+    from mc.grade.assign import assign as write_release
+
+    for path in write_release(args.pset):
+        print(f"wrote {path}")
+    return 0
+
+
+def grade(args):
+    """Grade a folder or zip of submissions."""
+    from mc.grade.batch import grade_class
+    from mc.grade.sandbox import Limits
+
+    limits = Limits(cell_timeout=args.cell_timeout, call_timeout=args.call_timeout)
+    rows = grade_class(args.pset, args.submissions, args.out, regrade=args.regrade, jobs=args.jobs,
+                       limits=limits, secret=args.secret, canvas_assignment=args.canvas_assignment,
+                       progress=not args.quiet)
+    if not args.quiet:
+        print((Path(args.out) / "summary.txt").read_text(), end="")
+        print(f"wrote {Path(args.out) / 'grades.csv'} ({len(rows)} rows), canvas.csv, "
+              "feedback/, results/")
+    return 0
+
+
 def build_parser():
     import mc
 
@@ -51,6 +78,23 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("doctor", help="check that this environment is ready for the course"
                         ).set_defaults(run=doctor)
+    p = commands.add_parser("assign", help="generate a pset's student release and autograder bundle")
+    p.add_argument("pset", help="the pset folder, e.g. psets/pset1")
+    p.set_defaults(run=assign)
+    p = commands.add_parser("grade", help="grade a folder or Canvas zip of submitted notebooks")
+    p.add_argument("pset", help="the pset folder, e.g. psets/pset1")
+    p.add_argument("submissions", help="a folder of .ipynb files or a Canvas bulk-download .zip")
+    p.add_argument("--out", required=True, help="output folder (grades.csv, feedback/, …)")
+    p.add_argument("--regrade", action="store_true", help="regrade submissions already graded")
+    p.add_argument("--jobs", type=int, default=2, help="submissions graded at once (default 2)")
+    p.add_argument("--cell-timeout", type=float, default=30.0, help="seconds per cell (default 30)")
+    p.add_argument("--call-timeout", type=float, default=10.0,
+                   help="seconds per call of an answer (default 10)")
+    p.add_argument("--secret", default="", help="mixed into the random inputs' seeds")
+    p.add_argument("--canvas-assignment", default=None,
+                   help="assignment column header for canvas.csv, e.g. 'Problem Set 1 (12345)'")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.set_defaults(run=grade)
     return parser
 
 

@@ -1,0 +1,123 @@
+"""Grade a whole class: ``python -m mc grade psets/psetN SUBMISSIONS --out OUT``.
+
+Each finished submission's record is written atomically to ``OUT/records/`` and
+``grades.csv`` is rewritten before the next one starts, so a batch that is killed
+(even ``kill -9``) resumes where it stopped: finished students are not regraded
+(unless ``regrade``), and manual scores typed into ``grades.csv`` are kept.
+"""
+
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from .assign import generated_files
+from .grader import Record, grade_submission
+from .report import (feedback_html, gradescope_results, grades_rows, read_manual_scores,
+                     summary_text, write_atomic, write_canvas, write_grades)
+from .sandbox import Limits
+from .spec import load_checks, PsetSpec, Question
+from .submissions import collect
+
+__all__ = ["load_bundle", "grade_class"]
+
+
+def load_bundle(pset_dir):
+    """The pset spec with all checks, from its autograder bundle (regenerated from the
+    source notebook when it is present, so the two never disagree)."""
+    import json
+    pset_dir = Path(pset_dir)
+    bundle = pset_dir / "autograder"
+    if list(pset_dir.glob("*_source.ipynb")):
+        files = generated_files(pset_dir)
+        meta = json.loads(files["autograder/pset.json"])
+        public, hidden = files["autograder/checks_public.py"], files["autograder/checks_hidden.py"]
+    elif (bundle / "pset.json").exists():
+        meta = json.loads((bundle / "pset.json").read_text())
+        public = (bundle / "checks_public.py").read_text()
+        hidden = (bundle / "checks_hidden.py").read_text()
+    else:
+        raise FileNotFoundError(f"{pset_dir}: no *_source.ipynb and no autograder/pset.json")
+    questions = {q["id"]: Question(**q) for q in meta["questions"]}
+    spec = PsetSpec(meta["name"], questions, public, hidden)
+    spec.checks = load_checks(public, hidden, origin=meta["name"])
+    return spec
+
+
+def _safe_name(student):
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in student) or "_"
+
+
+class Progress:
+    def __init__(self, total, stream=sys.stderr):
+        self.total, self.done, self.stream = total, 0, stream
+        self.started = time.monotonic()
+
+    def step(self, label):
+        self.done += 1
+        width = 30
+        filled = int(width * self.done / max(self.total, 1))
+        rate = (time.monotonic() - self.started) / self.done
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
+                          f"{rate:4.1f} s each  {label[:30]:30}")
+        if self.done == self.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def grade_class(pset_dir, submissions, out, *, regrade=False, jobs=1, limits=None, secret="",
+                canvas_assignment=None, progress=True):
+    """Grade every submission; return the rows of grades.csv."""
+    spec = load_bundle(pset_dir)
+    out = Path(out)
+    records_dir = out / "records"
+    records_dir.mkdir(parents=True, exist_ok=True)
+    subs = collect(submissions)
+    manual = read_manual_scores(out / "grades.csv", spec)
+    records, todo = {}, []
+    for sub in subs:
+        path = records_dir / f"{_safe_name(sub.student)}.json"
+        if path.exists() and not regrade:
+            try:
+                records[sub.student] = Record.from_json(path.read_text())
+                continue
+            except (ValueError, TypeError):
+                pass      # a damaged record is regraded
+        todo.append(sub)
+    user_ids = {s.student: s.user_id for s in subs}
+    lock = threading.Lock()
+    bar = Progress(len(todo)) if progress and todo else None
+
+    def grade_one(sub):
+        if sub.note:
+            rec = Record(sub.student, "no-notebook", max_score=spec.max_score,
+                         points={q.id: 0.0 for q in spec.autograded}, message=sub.note)
+        else:
+            rec = grade_submission(spec, sub.read(), sub.student, limits=limits, secret=secret,
+                                   file=sub.filename)
+        with lock:
+            write_atomic(records_dir / f"{_safe_name(sub.student)}.json", rec.to_json())
+            records[sub.student] = rec
+            write_grades(out / "grades.csv", spec, records.values(), manual)
+            if bar:
+                bar.step(sub.student)
+        return rec
+
+    if jobs > 1:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            for future in as_completed([pool.submit(grade_one, s) for s in todo]):
+                future.result()
+    else:
+        for sub in todo:
+            grade_one(sub)
+
+    write_grades(out / "grades.csv", spec, records.values(), manual)
+    rows = grades_rows(spec, records.values(), manual)
+    write_canvas(out / "canvas.csv", spec, rows, user_ids, canvas_assignment)
+    for rec in records.values():
+        name = _safe_name(rec.student)
+        write_atomic(out / "feedback" / f"{name}.html", feedback_html(spec, rec))
+        write_atomic(out / "results" / name / "results.json", gradescope_results(spec, rec))
+    write_atomic(out / "summary.txt", summary_text(spec, rows))
+    return rows

@@ -1,0 +1,172 @@
+"""Grade one submission: read it, run it in a sandbox, judge its answers here.
+
+The checks run in *this* process with this process's numpy; the submission only
+answers calls (:class:`OracleAnswers`). Whatever a submission is — not JSON, not a
+notebook, a Julia notebook, code that exits, crashes or hangs — the result is a
+:class:`Record` with a status, never an exception.
+"""
+
+import json
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..check import AnswerError
+from .checks import CountingFunction, MissingAnswer, run_check, seed_for
+from .sandbox import Limits, Sandbox, SandboxError
+from .wire import Unsupported
+
+__all__ = ["Record", "OracleAnswers", "read_notebook", "grade_submission", "score_questions",
+           "MAX_NOTEBOOK_BYTES"]
+
+MAX_NOTEBOOK_BYTES = 20 * 2**20
+
+
+@dataclass
+class Record:
+    """Everything the grader found about one submission (stored as JSON)."""
+
+    student: str
+    status: str                         # ok | cell-errors | invalid-json | …
+    score: float = 0.0
+    max_score: float = 0.0
+    points: dict = field(default_factory=dict)        # question -> points (autograded)
+    outcomes: list = field(default_factory=list)      # check outcomes (dicts)
+    cells: list = field(default_factory=list)         # problems in cells: [index, status, message]
+    message: str = ""
+    file: str = ""
+    seconds: float = 0.0
+
+    def to_json(self):
+        return json.dumps(asdict(self), indent=1, default=float)
+
+    @classmethod
+    def from_json(cls, text):
+        return cls(**json.loads(text))
+
+
+class OracleAnswers:
+    """``answers.NAME(...)`` for checks in the grader: calls cross to the sandbox."""
+
+    def __init__(self, sandbox):
+        self._sandbox = sandbox
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+
+        def call(*args, **kwargs):
+            try:
+                value = self._sandbox.call(name, *args, **kwargs)
+            except LookupError as e:
+                raise MissingAnswer(f"{e}: define it with exactly this name") from None
+            except (RuntimeError, SandboxError) as e:
+                raise AnswerError(str(e)) from None
+            if isinstance(value, Unsupported):
+                raise AnswerError(f"`{name}` returned {value!r}; return numbers or numpy arrays")
+            return value
+        call.__name__ = name
+        return call
+
+    def reference(self, name):
+        return CountingFunction(name)
+
+
+def read_notebook(data):
+    """(code cell sources, status, message) for the bytes of a submitted file."""
+    if not data:
+        return [], "empty", "the file is empty"
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        return [], "too-large", f"the file has {len(data) / 2**20:.0f} MiB (limit {MAX_NOTEBOOK_BYTES // 2**20} MiB)"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return [], "not-utf8", "the file is not UTF-8 text (is it a notebook?)"
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        return [], "invalid-json", f"the file is not valid JSON ({e.msg} at line {e.lineno}); " \
+                                   "was it edited outside Jupyter?"
+    if not isinstance(obj, dict):
+        return [], "not-a-notebook", "the file is JSON but not a notebook"
+    message = ""
+    if "worksheets" in obj and "cells" not in obj:
+        import nbformat
+        try:
+            obj = nbformat.convert(nbformat.from_dict(obj), 4)
+            message = "converted from nbformat 3"
+        except Exception as e:
+            return [], "nbformat-3", f"an nbformat 3 notebook that could not be converted ({e})"
+    cells = obj.get("cells")
+    if not isinstance(cells, list):
+        return [], "not-a-notebook", "the file is JSON but has no notebook cells"
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    language = ((meta.get("kernelspec") or {}).get("language")
+                or (meta.get("language_info") or {}).get("name") or "python")
+    if str(language).lower() != "python":
+        return [], "wrong-kernel", f"a notebook for {language}, not Python"
+    sources = []
+    for cell in cells:
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            if isinstance(source, list):
+                source = "".join(s for s in source if isinstance(s, str))
+            if isinstance(source, str):
+                sources.append(source)
+    return sources, "ok", message
+
+
+def score_questions(spec, outcomes):
+    """{question: points earned} for the autograded questions."""
+    points = {}
+    for q in spec.autograded:
+        mine = [o for o in outcomes if o.question == q.id]
+        if mine and any(o.points is not None for o in mine):
+            points[q.id] = float(sum(o.points for o in mine if o.passed and o.points is not None))
+        else:
+            points[q.id] = float(q.points) if mine and all(o.passed for o in mine) else 0.0
+    return points
+
+
+def grade_submission(spec, data, student, *, limits=None, secret="", file=""):
+    """Grade the bytes of one submitted notebook; always returns a :class:`Record`."""
+    started = time.monotonic()
+    record = Record(student=student, status="ok", max_score=spec.max_score, file=file,
+                    points={q.id: 0.0 for q in spec.autograded})
+    try:
+        cells, status, message = read_notebook(data)
+        record.status, record.message = status, message
+        if status == "ok":
+            _run_and_check(spec, cells, student, limits or Limits(), secret, record)
+    except Exception:   # a bug in the grader: keep the batch going and say so
+        record.status = "grader-error"
+        record.message = traceback.format_exc(limit=3)[-800:]
+    record.score = float(sum(record.points.values()))
+    record.seconds = round(time.monotonic() - started, 3)
+    return record
+
+
+def _run_and_check(spec, cells, student, limits, secret, record):
+    sandbox = Sandbox(cells, limits)
+    try:
+        try:
+            sandbox.start()
+        except SandboxError as e:
+            record.message = (record.message + "; " if record.message else "") + str(e)
+        answers = OracleAnswers(sandbox)
+        outcomes = []
+        for chk in spec.checks:
+            rng = np.random.default_rng(seed_for(spec.name, chk.name, student, secret))
+            outcomes.append(run_check(chk, answers, rng))
+        record.points = score_questions(spec, outcomes)
+        record.outcomes = [asdict(o) for o in outcomes]
+        for o in record.outcomes:
+            o.pop("details", None)
+        problems = [r for r in sandbox.reports.values() if r.status != "ok"]
+        record.cells = [[r.index, r.status, r.message] for r in sorted(problems, key=lambda r: r.index)]
+        if problems and record.status == "ok":
+            record.status = "cell-errors"
+    finally:
+        sandbox.close()
