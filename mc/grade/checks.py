@@ -95,6 +95,8 @@ def run_check(chk, answers, rng):
     except MissingAnswer as e:
         return outcome(False, str(e))
     except CheckError as e:
+        if isinstance(e.__cause__, MissingAnswer):      # raised inside the answer's call
+            return outcome(False, str(e.__cause__))
         return outcome(False, str(e))
     except AssertionError as e:
         return outcome(False, str(e) or "a check failed")
