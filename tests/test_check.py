@@ -271,3 +271,17 @@ def test_hopelessly_ill_conditioned_point_is_an_error_not_a_verdict():
     logdet = lambda A: np.linalg.slogdet(A)[1]                 # noqa: E731
     with pytest.raises(InputError, match="cannot check at this x"):
         mc.check_gradient(logdet, lambda A: np.linalg.inv(A).T, A)
+
+
+def test_noisy_complex_step_gives_way_to_a_quieter_block_trick():
+    # scipy's sqrtm accepts complex input (complex Schur form): the complex step is
+    # right but noisy (~1e-9), which would loosen the tolerance. The block trick is
+    # quiet, so the checker uses it and keeps rejecting finite differences.
+    rng = np.random.default_rng(0)
+    M = rng.standard_normal((3, 3))
+    A = M @ M.T + 3 * np.eye(3)
+    S = sla.sqrtm(A)
+    r = mc.check_derivative(sla.sqrtm, lambda A, dA: sla.solve_sylvester(S, S, dA), A)
+    assert r.ok and r.method == "Mathias block" and r.tolerance <= 1e-10
+    fd_answer = lambda A, dA: mc.fd.forward_difference(sla.sqrtm, A, dA)   # noqa: E731
+    assert not mc.check_derivative(sla.sqrtm, fd_answer, A).ok
