@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent
-NOTEBOOK_SECONDS = {}   # lecture path -> seconds spent executing it under nbval
+NOTEBOOK_SECONDS = {}
+# Test data (a demo pset's generated check files) is read by tests, not imported.
+collect_ignore_glob = ["tests/data/*"]   # lecture path -> seconds spent executing it under nbval
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
