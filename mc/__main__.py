@@ -60,9 +60,10 @@ def grade(args):
     from mc.grade.sandbox import Limits
 
     limits = Limits(cell_timeout=args.cell_timeout, call_timeout=args.call_timeout)
-    rows = grade_class(args.pset, args.submissions, args.out, regrade=args.regrade, jobs=args.jobs,
-                       limits=limits, secret=args.secret, canvas_assignment=args.canvas_assignment,
-                       progress=not args.quiet)
+    rows = grade_class(args.pset, args.submissions, args.out, regrade=args.regrade,
+                       workers=args.workers, limits=limits, secret=args.secret,
+                       canvas_assignment=args.canvas_assignment, progress=not args.quiet,
+                       launcher=args.launcher, isolate=not args.no_isolation)
     if not args.quiet:
         print((Path(args.out) / "summary.txt").read_text(), end="")
         print(f"wrote {Path(args.out) / 'grades.csv'} ({len(rows)} rows), canvas.csv, "
@@ -86,7 +87,13 @@ def build_parser():
     p.add_argument("submissions", help="a folder of .ipynb files or a Canvas bulk-download .zip")
     p.add_argument("--out", required=True, help="output folder (grades.csv, feedback/, …)")
     p.add_argument("--regrade", action="store_true", help="regrade submissions already graded")
-    p.add_argument("--jobs", type=int, default=2, help="submissions graded at once (default 2)")
+    p.add_argument("--workers", "--jobs", type=int, default=None,
+                   help="submissions graded at once (default: the number of cores)")
+    p.add_argument("--launcher", choices=["zygote", "subprocess"], default="zygote",
+                   help="fork each submission from a pre-warmed process (default) or start "
+                        "a new interpreter")
+    p.add_argument("--no-isolation", action="store_true",
+                   help="do not hide the instructor's folders or change user (debugging only)")
     p.add_argument("--cell-timeout", type=float, default=30.0, help="seconds per cell (default 30)")
     p.add_argument("--call-timeout", type=float, default=10.0,
                    help="seconds per call of an answer (default 10)")

@@ -6,6 +6,8 @@ Each finished submission's record is written atomically to ``OUT/records/`` and
 (unless ``regrade``), and manual scores typed into ``grades.csv`` are kept.
 """
 
+import os
+import queue
 import sys
 import threading
 import time
@@ -16,7 +18,7 @@ from .assign import generated_files
 from .grader import Record, grade_submission
 from .report import (feedback_html, gradescope_results, grades_rows, read_manual_scores,
                      summary_text, write_atomic, write_canvas, write_grades)
-from .sandbox import Limits
+from .isolation import Isolation, Limits, Subprocess, Zygote
 from .spec import load_checks, PsetSpec, Question
 from .submissions import collect
 
@@ -66,11 +68,41 @@ class Progress:
         self.stream.flush()
 
 
-def grade_class(pset_dir, submissions, out, *, regrade=False, jobs=1, limits=None, secret="",
-                canvas_assignment=None, progress=True):
-    """Grade every submission; return the rows of grades.csv."""
-    spec = load_bundle(pset_dir)
+def hidden_paths(pset_dir, submissions, out):
+    """What a submission must not see: the pset (and its siblings), the submissions, the output."""
+    pset_dir = Path(pset_dir).resolve()
+    hide = [pset_dir, Path(submissions).resolve(), Path(out).resolve()]
+    if pset_dir.parent.name == "psets":
+        hide.append(pset_dir.parent)
+    return [str(p) for p in hide]
+
+
+def grade_class(pset_dir, submissions, out, *, regrade=False, workers=None, limits=None, secret="",
+                canvas_assignment=None, progress=True, launcher="zygote", isolate=True, jobs=None):
+    """Grade every submission; return the rows of grades.csv.
+
+    `workers` submissions are graded at once (default: the number of cores), each
+    in a fresh process forked from one pre-warmed zygote (``launcher="zygote"``) or
+    started anew (``"subprocess"``). With `isolate` (and root), submissions run as
+    unprivileged users and cannot see the pset, the submissions or `out`.
+    """
+    workers = max(1, int(workers or jobs or os.cpu_count() or 1))
+    limits = limits or Limits()
     out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    isolation = Isolation(hide=hidden_paths(pset_dir, submissions, out)) if isolate else None
+    # The zygote starts before any check is loaded, so nothing of them can be inherited.
+    starter = (Zygote if launcher == "zygote" else Subprocess)(limits, isolation)
+    try:
+        return _grade_all(pset_dir, submissions, out, regrade, workers, limits, secret,
+                          canvas_assignment, progress, starter, isolation)
+    finally:
+        starter.close()
+
+
+def _grade_all(pset_dir, submissions, out, regrade, workers, limits, secret, canvas_assignment,
+               progress, starter, isolation):
+    spec = load_bundle(pset_dir)
     records_dir = out / "records"
     records_dir.mkdir(parents=True, exist_ok=True)
     subs = collect(submissions)
@@ -88,14 +120,22 @@ def grade_class(pset_dir, submissions, out, *, regrade=False, jobs=1, limits=Non
     user_ids = {s.student: s.user_id for s in subs}
     lock = threading.Lock()
     bar = Progress(len(todo)) if progress and todo else None
+    slots = queue.Queue()
+    for slot in range(workers):
+        slots.put(slot)
 
     def grade_one(sub):
         if sub.note:
             rec = Record(sub.student, "no-notebook", max_score=spec.max_score,
                          points={q.id: 0.0 for q in spec.autograded}, message=sub.note)
         else:
-            rec = grade_submission(spec, sub.read(), sub.student, limits=limits, secret=secret,
-                                   file=sub.filename)
+            slot = slots.get()
+            try:
+                rec = grade_submission(spec, sub.read(), sub.student, limits=limits, secret=secret,
+                                       file=sub.filename, launcher=starter, isolation=isolation,
+                                       slot=slot)
+            finally:
+                slots.put(slot)
         with lock:
             write_atomic(records_dir / f"{_safe_name(sub.student)}.json", rec.to_json())
             records[sub.student] = rec
@@ -104,8 +144,8 @@ def grade_class(pset_dir, submissions, out, *, regrade=False, jobs=1, limits=Non
                 bar.step(sub.student)
         return rec
 
-    if jobs > 1:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             for future in as_completed([pool.submit(grade_one, s) for s in todo]):
                 future.result()
     else:

@@ -130,7 +130,8 @@ def score_questions(spec, outcomes):
     return points
 
 
-def grade_submission(spec, data, student, *, limits=None, secret="", file=""):
+def grade_submission(spec, data, student, *, limits=None, secret="", file="", launcher=None,
+                     isolation=None, slot=0):
     """Grade the bytes of one submitted notebook; always returns a :class:`Record`."""
     started = time.monotonic()
     record = Record(student=student, status="ok", max_score=spec.max_score, file=file,
@@ -139,7 +140,8 @@ def grade_submission(spec, data, student, *, limits=None, secret="", file=""):
         cells, status, message = read_notebook(data)
         record.status, record.message = status, message
         if status == "ok":
-            _run_and_check(spec, cells, student, limits or Limits(), secret, record)
+            sandbox = Sandbox(cells, limits or Limits(), launcher, isolation, slot)
+            _run_and_check(spec, sandbox, student, secret, record)
     except Exception:   # a bug in the grader: keep the batch going and say so
         record.status = "grader-error"
         record.message = traceback.format_exc(limit=3)[-800:]
@@ -148,8 +150,7 @@ def grade_submission(spec, data, student, *, limits=None, secret="", file=""):
     return record
 
 
-def _run_and_check(spec, cells, student, limits, secret, record):
-    sandbox = Sandbox(cells, limits)
+def _run_and_check(spec, sandbox, student, secret, record):
     try:
         try:
             sandbox.start()

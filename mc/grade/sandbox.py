@@ -8,35 +8,19 @@ and a new one replays the cells that worked, skipping the one that broke it, so
 later answers still count.
 """
 
+import json
 import os
-import resource
 import select
 import shutil
 import signal
 import struct
-import subprocess
-import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 
+from .isolation import Isolation, Limits, Subprocess, kill_user_processes, make_scratch
 from .wire import MAX_MESSAGE_BYTES, WireError, decode, encode, send
 
-__all__ = ["Limits", "Sandbox", "SandboxError", "CellReport"]
-
-
-@dataclass
-class Limits:
-    """Per-submission limits (seconds, bytes)."""
-
-    cell_timeout: float = 30.0        # one cell
-    call_timeout: float = 10.0        # one call of an answer
-    cpu_seconds: int = 300            # the whole process
-    memory_bytes: int = 4 * 2**30     # address space
-    file_bytes: int = 64 * 2**20      # largest file it may write
-    open_files: int = 256
-    max_restarts: int = 4             # replays after a crash or hang
-    grace: float = 2.0                # extra wall-clock time before a hang is declared
+__all__ = ["Limits", "Isolation", "Sandbox", "SandboxError", "CellReport"]
 
 
 class SandboxError(RuntimeError):
@@ -54,15 +38,20 @@ class CellReport:
 class Sandbox:
     cells: list                                  # code cell sources, in order
     limits: Limits = field(default_factory=Limits)
-    python: str = sys.executable
+    launcher: object = None                      # Zygote or Subprocess (default: Subprocess)
+    isolation: Isolation = None                  # what to hide; uid per slot (root only)
+    slot: int = 0
 
     def __post_init__(self):
-        self.process = None
         self.scratch = None
         self.skip = set()            # cells that killed or hung the process
         self.reports = {}            # index -> CellReport of the latest run
         self.restarts = 0
         self.callbacks = []
+        self.pid = None
+        self._own_launcher = self.launcher is None
+        if self.launcher is None:
+            self.launcher = Subprocess(self.limits, self.isolation)
 
     # -------------------------------------------------------------- lifecycle
     def __enter__(self):
@@ -72,40 +61,15 @@ class Sandbox:
     def __exit__(self, *exc):
         self.close()
 
-    def _limit(self):
-        """Runs in the child before exec: its own session, and rlimits."""
-        os.setsid()
-        lim = self.limits
-        for which, value in ((resource.RLIMIT_CPU, lim.cpu_seconds),
-                             (resource.RLIMIT_AS, lim.memory_bytes),
-                             (resource.RLIMIT_FSIZE, lim.file_bytes),
-                             (resource.RLIMIT_NOFILE, lim.open_files),
-                             (resource.RLIMIT_CORE, 0)):
-            resource.setrlimit(which, (value, value))
-
     def _spawn(self):
-        self.scratch = tempfile.mkdtemp(prefix="mc-submission-")
+        self.scratch = make_scratch(self.slot, self.isolation)
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": self.scratch,
-            "MPLBACKEND": "Agg",
-            "MC_GRADING": "1",
-            "PYTHONHASHSEED": "0",
-            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-        }
-        for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PYTHONPATH", "VIRTUAL_ENV"):
-            if key in os.environ:
-                env[key] = os.environ[key]
-        self.process = subprocess.Popen(
-            [self.python, "-m", "mc.grade.worker", str(to_child_r), str(from_child_w)],
-            pass_fds=(to_child_r, from_child_w), cwd=self.scratch, env=env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=self._limit, close_fds=True,
-        )
-        os.close(to_child_r)
-        os.close(from_child_w)
+        try:
+            self.pid = self.launcher.spawn(to_child_r, from_child_w, self.scratch, self.slot)
+        finally:
+            os.close(to_child_r)
+            os.close(from_child_w)
         self.to_child, self.from_child = to_child_w, from_child_r
 
     def start(self):
@@ -134,32 +98,34 @@ class Sandbox:
         self.start()
 
     def _kill(self):
-        if self.process is not None:
+        if self.pid is not None:
             try:
-                os.killpg(self.process.pid, signal.SIGKILL)
+                os.killpg(self.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:  # pragma: no cover
-                pass
+            if self.isolation is not None and self.isolation.active:
+                kill_user_processes(self.isolation.uid_base + self.slot)
+            self.launcher.exit_status(self.pid, timeout=5)
+            self.launcher.forget(self.pid)
             for fd in (self.to_child, self.from_child):
                 try:
                     os.close(fd)
                 except OSError:
                     pass
-            self.process = None
+            self.pid = None
         if self.scratch:
             shutil.rmtree(self.scratch, ignore_errors=True)
             self.scratch = None
 
     def close(self):
-        if self.process is not None and self.process.poll() is None:
+        if self.pid is not None:
             try:
                 send(self.to_child, {"op": "stop"})
             except OSError:
                 pass
         self._kill()
+        if self._own_launcher:
+            self.launcher.close()
 
     # -------------------------------------------------------------- talking
     def _read(self, n, deadline):
@@ -180,7 +146,7 @@ class Sandbox:
 
     def _death(self):
         """Why the child is gone, in words."""
-        code = self.process.wait(timeout=5) if self.process else None
+        code = self.launcher.exit_status(self.pid, timeout=5) if self.pid is not None else None
         if code is None:
             return "the submission's process closed its channel"
         if code < 0:
@@ -192,7 +158,6 @@ class Sandbox:
         return f"the submission's process exited with code {code} (os._exit?)"
 
     def _receive(self, deadline):
-        import json
         (length,) = struct.unpack("<Q", self._read(8, deadline))
         if length > MAX_MESSAGE_BYTES:
             raise SandboxError(f"the submission sent a message of {length} bytes")
@@ -238,7 +203,7 @@ class Sandbox:
         Raises LookupError when the name is missing, RuntimeError with the
         submission's error message when it raised or timed out, and
         SandboxError after restarting the process if it died or hung."""
-        if self.process is None:
+        if self.pid is None:
             self.start()
         self.callbacks = []
         message = {"op": "call", "name": name,

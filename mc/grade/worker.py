@@ -136,16 +136,27 @@ class Worker:
                 return
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    in_fd, out_fd = int(argv[0]), int(argv[1])
-    # The submission's prints go nowhere; only the channel speaks.
+def run_worker(in_fd, out_fd):
+    """Serve the grader on two file descriptors (the submission's prints go nowhere)."""
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         if fd not in (in_fd, out_fd):
             os.dup2(devnull, fd)
     np.seterr(all="ignore")
     Worker(in_fd, out_fd).serve()
+
+
+def main(argv=None):
+    """``python -m mc.grade.worker IN_FD OUT_FD [CONFIG]``; CONFIG (JSON) fences the
+    process in (limits, hidden folders, user id) before it reads any student code."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) > 2:
+        import json
+        from .isolation import Isolation, Limits, enter_sandbox
+        config = json.loads(argv[2])
+        isolation = Isolation(**config["isolation"]) if config["isolation"] else None
+        enter_sandbox(Limits(**config["limits"]), isolation, config["slot"], config["scratch"])
+    run_worker(int(argv[0]), int(argv[1]))
     os._exit(0)
 
 
