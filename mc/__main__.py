@@ -63,7 +63,8 @@ def grade(args):
     rows = grade_class(args.pset, args.submissions, args.out, regrade=args.regrade,
                        workers=args.workers, limits=limits, secret=args.secret,
                        canvas_assignment=args.canvas_assignment, progress=not args.quiet,
-                       launcher=args.launcher, isolate=not args.no_isolation)
+                       launcher=args.launcher, isolate=not args.no_isolation,
+                       scheduler=args.scheduler)
     if not args.quiet:
         print((Path(args.out) / "summary.txt").read_text(), end="")
         print(f"wrote {Path(args.out) / 'grades.csv'} ({len(rows)} rows), canvas.csv, "
@@ -92,6 +93,8 @@ def build_parser():
     p.add_argument("--launcher", choices=["zygote", "subprocess"], default="zygote",
                    help="fork each submission from a pre-warmed process (default) or start "
                         "a new interpreter")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="grade on a Dask cluster instead of this machine")
     p.add_argument("--no-isolation", action="store_true",
                    help="do not hide the instructor's folders or change user (debugging only)")
     p.add_argument("--cell-timeout", type=float, default=30.0, help="seconds per cell (default 30)")

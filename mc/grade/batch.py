@@ -47,6 +47,38 @@ def load_bundle(pset_dir):
     return spec
 
 
+def _grade_on_cluster(scheduler, spec, todo, limits, secret, finish, unreadable):
+    """Submit one task per submission to a Dask cluster; finish each as it returns."""
+    from dataclasses import asdict
+
+    from distributed import Client, as_completed as completed
+
+    from .remote import grade_task, spec_payload
+
+    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    try:
+        payload = client.scatter(spec_payload(spec), broadcast=True)
+        futures = {}
+        for sub in todo:
+            if sub.note:
+                finish(sub, unreadable(sub))
+                continue
+            future = client.submit(grade_task, payload, sub.read(), sub.student, asdict(limits), secret,
+                                   sub.filename, key=f"grade-{spec.name}-{sub.student}", pure=False)
+            futures[future] = sub
+        for future in completed(list(futures)):
+            sub = futures[future]
+            try:
+                rec = Record.from_json(future.result())
+            except Exception as e:        # the worker itself failed: keep the batch going
+                rec = Record(sub.student, "grader-error", max_score=spec.max_score,
+                             points={q.id: 0.0 for q in spec.autograded}, message=f"on the cluster: {e}")
+            finish(sub, rec)
+    finally:
+        if client is not scheduler:
+            client.close()
+
+
 def _safe_name(student):
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in student) or "_"
 
@@ -78,14 +110,20 @@ def hidden_paths(pset_dir, submissions, out):
 
 
 def grade_class(pset_dir, submissions, out, *, regrade=False, workers=None, limits=None, secret="",
-                canvas_assignment=None, progress=True, launcher="zygote", isolate=True, jobs=None):
+                canvas_assignment=None, progress=True, launcher="zygote", isolate=True, jobs=None,
+                scheduler=None):
     """Grade every submission; return the rows of grades.csv.
 
     `workers` submissions are graded at once (default: the number of cores), each
     in a fresh process forked from one pre-warmed zygote (``launcher="zygote"``) or
     started anew (``"subprocess"``). With `isolate` (and root), submissions run as
     unprivileged users and cannot see the pset, the submissions or `out`.
+    With `scheduler` (a Dask scheduler address, or a ``distributed.Client``) the
+    submissions are graded on that cluster instead (:mod:`mc.grade.remote`).
     """
+    if scheduler is not None:
+        return _grade_all(pset_dir, submissions, Path(out), regrade, 1, limits or Limits(), secret,
+                          canvas_assignment, progress, None, None, scheduler=scheduler)
     workers = max(1, int(workers or jobs or os.cpu_count() or 1))
     limits = limits or Limits()
     out = Path(out)
@@ -101,8 +139,9 @@ def grade_class(pset_dir, submissions, out, *, regrade=False, workers=None, limi
 
 
 def _grade_all(pset_dir, submissions, out, regrade, workers, limits, secret, canvas_assignment,
-               progress, starter, isolation):
+               progress, starter, isolation, scheduler=None):
     spec = load_bundle(pset_dir)
+    out.mkdir(parents=True, exist_ok=True)
     records_dir = out / "records"
     records_dir.mkdir(parents=True, exist_ok=True)
     subs = collect(submissions)
@@ -124,10 +163,21 @@ def _grade_all(pset_dir, submissions, out, regrade, workers, limits, secret, can
     for slot in range(workers):
         slots.put(slot)
 
+    def finish(sub, rec):
+        with lock:
+            write_atomic(records_dir / f"{_safe_name(sub.student)}.json", rec.to_json())
+            records[sub.student] = rec
+            write_grades(out / "grades.csv", spec, records.values(), manual)
+            if bar:
+                bar.step(sub.student)
+
+    def unreadable(sub):
+        return Record(sub.student, "no-notebook", max_score=spec.max_score,
+                      points={q.id: 0.0 for q in spec.autograded}, message=sub.note)
+
     def grade_one(sub):
         if sub.note:
-            rec = Record(sub.student, "no-notebook", max_score=spec.max_score,
-                         points={q.id: 0.0 for q in spec.autograded}, message=sub.note)
+            rec = unreadable(sub)
         else:
             slot = slots.get()
             try:
@@ -136,15 +186,12 @@ def _grade_all(pset_dir, submissions, out, regrade, workers, limits, secret, can
                                        slot=slot)
             finally:
                 slots.put(slot)
-        with lock:
-            write_atomic(records_dir / f"{_safe_name(sub.student)}.json", rec.to_json())
-            records[sub.student] = rec
-            write_grades(out / "grades.csv", spec, records.values(), manual)
-            if bar:
-                bar.step(sub.student)
+        finish(sub, rec)
         return rec
 
-    if workers > 1:
+    if scheduler is not None:
+        _grade_on_cluster(scheduler, spec, todo, limits, secret, finish, unreadable)
+    elif workers > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             for future in as_completed([pool.submit(grade_one, s) for s in todo]):
                 future.result()
