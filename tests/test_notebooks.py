@@ -99,3 +99,9 @@ def test_fresh_execution_took_under_a_minute(lecture, notebook_seconds):
     if seconds is None:
         pytest.skip("nbval did not run this notebook in this session")
     assert seconds < 60, f"{path.name} took {seconds:.0f} s"
+
+
+def test_contents_page_lists_every_lecture_once():
+    contents = (ROOT / "lectures" / "README.md").read_text()
+    linked = re.findall(r"\]\(([^)]+\.ipynb)\)", contents)
+    assert sorted(linked) == sorted(p.name for p in LECTURES)
