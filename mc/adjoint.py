@@ -90,8 +90,10 @@ def adjoint_gradient(A, b, f, grad_f, p, *, dA=None, db=None):
     p : array_like
         The parameters.
     dA, db : callable, optional
-        ``dA(p, k)`` returns the matrix ∂A/∂p_k and ``db(p, k)`` the vector
-        ∂b/∂p_k. Leave one out when A or b does not depend on p.
+        ``dA(p, k)`` returns the matrix ∂A/∂p_k (dense or ``scipy.sparse``: a
+        parameter that touches few entries then costs only those) and
+        ``db(p, k)`` the vector ∂b/∂p_k. Leave one out when A or b does not
+        depend on p.
 
     Returns
     -------
@@ -180,11 +182,21 @@ def _rhs_sensitivity(p, k, x, dA, db):
     if db is not None:
         rhs += _vector(db(p, k), n, f"db(p, {k})")
     if dA is not None:
-        dA_k = np.asarray(dA(p, k), dtype=float)
+        dA_k = dA(p, k)
+        if not _is_sparse(dA_k):              # sparse ∂A/∂p_k keeps each product cheap
+            dA_k = np.asarray(dA_k, dtype=float)
         if dA_k.shape != (n, n):
             raise ValueError(f"dA(p, {k}) must have shape {(n, n)}; got {dA_k.shape}")
-        rhs -= dA_k @ x
+        rhs -= np.asarray(dA_k @ x).ravel()
     return rhs
+
+
+def _is_sparse(M):
+    try:
+        from scipy.sparse import issparse
+    except ImportError:  # pragma: no cover
+        return False
+    return issparse(M)
 
 
 # --------------------------------------------------------------------------- F(x, p) = 0

@@ -345,3 +345,18 @@ def test_ode_jacobian_shape_errors():
     with pytest.raises(ValueError, match="drhs_dp must have shape \\(2, 5\\)"):
         ode_adjoint_gradient(rhs, u0, T, G, grad_G, P0, drhs_du=drhs_du,
                              drhs_dp=lambda t, u, p: np.zeros((5, 2)))
+
+
+def test_sparse_parameter_derivatives_are_accepted():
+    import scipy.sparse as sp
+    n = 30
+    rng = np.random.default_rng(4)
+    A0 = rng.standard_normal((n, n)) + n * np.eye(n)
+    b = rng.standard_normal(n)
+    A = lambda p: A0 + np.diag(p)                                        # noqa: E731
+    dA = lambda p, k: sp.csr_matrix(([1.0], ([k], [k])), shape=(n, n))  # noqa: E731
+    f, grad_f = (lambda x: 0.5 * x @ x), (lambda x: x)
+    p0 = rng.uniform(1, 2, n)
+    g = lambda p: f(np.linalg.solve(A(p), b))                            # noqa: E731
+    r = mc.check_gradient(g, lambda p: adjoint_gradient(A, b, f, grad_f, p, dA=dA).grad, p0)
+    assert r.ok, r.message
