@@ -13,8 +13,6 @@ From ``psets/psetN/psetN_source.ipynb`` it writes
 import re
 from pathlib import Path
 
-import nbformat
-
 from .spec import CHECKS_PRELUDE, check_kind, find_source, questions_in_check_cell, read_source
 
 __all__ = ["assign", "make_template", "strip_solutions", "generated_files"]
@@ -40,6 +38,7 @@ def strip_solutions(source, cell_type="code"):
 
 def make_template(source_path):
     """The student template notebook (an nbformat object) for a source notebook."""
+    import nbformat
     nb = nbformat.read(source_path, as_version=4)
     cells = []
     for cell in nb.cells:
@@ -70,6 +69,7 @@ def make_template(source_path):
 
 def generated_files(pset_dir):
     """{relative path: text} of everything `assign` writes for a pset."""
+    import nbformat
     pset_dir = Path(pset_dir)
     source = find_source(pset_dir)
     spec = read_source(source)

@@ -14,33 +14,30 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from .assign import generated_files
 from .grader import Record, grade_submission
 from .report import (feedback_html, gradescope_results, grades_rows, read_manual_scores,
                      summary_text, write_atomic, write_canvas, write_grades)
 from .isolation import Isolation, Limits, Subprocess, Zygote
-from .spec import load_checks, PsetSpec, Question
+from .spec import PsetSpec, Question, load_checks, read_source
 from .submissions import collect
 
 __all__ = ["load_bundle", "grade_class"]
 
 
 def load_bundle(pset_dir):
-    """The pset spec with all checks, from its autograder bundle (regenerated from the
-    source notebook when it is present, so the two never disagree)."""
+    """The pset spec with all checks: read from the source notebook when it is there
+    (so that grading never uses a stale bundle), else from ``autograder/``."""
     import json
     pset_dir = Path(pset_dir)
+    sources = list(pset_dir.glob("*_source.ipynb"))
+    if len(sources) == 1:
+        return read_source(sources[0])
     bundle = pset_dir / "autograder"
-    if list(pset_dir.glob("*_source.ipynb")):
-        files = generated_files(pset_dir)
-        meta = json.loads(files["autograder/pset.json"])
-        public, hidden = files["autograder/checks_public.py"], files["autograder/checks_hidden.py"]
-    elif (bundle / "pset.json").exists():
-        meta = json.loads((bundle / "pset.json").read_text())
-        public = (bundle / "checks_public.py").read_text()
-        hidden = (bundle / "checks_hidden.py").read_text()
-    else:
+    if not (bundle / "pset.json").exists():
         raise FileNotFoundError(f"{pset_dir}: no *_source.ipynb and no autograder/pset.json")
+    meta = json.loads((bundle / "pset.json").read_text())
+    public = (bundle / "checks_public.py").read_text()
+    hidden = (bundle / "checks_hidden.py").read_text()
     questions = {q["id"]: Question(**q) for q in meta["questions"]}
     spec = PsetSpec(meta["name"], questions, public, hidden)
     spec.checks = load_checks(public, hidden, origin=meta["name"])
