@@ -93,7 +93,7 @@ CORPUS = {
                               "    subprocess.Popen(['sleep', '600'])", P3), "cell-errors", 3, 4),
     "output-flood":       (nb(SETUP, P2, "for _ in range(200):\n    print('x' * 10**6)", P3), "ok", 3, 4),
     "sleeping-answer":    (nb(SETUP, P2, "def quad_and_grad(A, b, solve=None):\n    import time; time.sleep(600)"),
-                           "ok", 3, 0),
+                           "answer-errors", 3, 0),
     "ignores-sigterm":    (nb(SETUP, P2, "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
                               "signal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True: pass", P3),
                            "cell-errors", 3, 4),

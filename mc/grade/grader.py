@@ -169,5 +169,13 @@ def _run_and_check(spec, sandbox, student, secret, record):
         record.cells = [[r.index, r.status, r.message] for r in sorted(problems, key=lambda r: r.index)]
         if problems and record.status == "ok":
             record.status = "cell-errors"
+        if sandbox.call_failures:
+            # The process had to be restarted: say so, so that nobody mistakes the
+            # lost points for a grader fault.
+            if record.status == "ok":
+                record.status = "answer-errors"
+            shown = "; ".join(dict.fromkeys(sandbox.call_failures))
+            record.message = (record.message + "; " if record.message else "") + \
+                f"calls that crashed or hung the process: {shown}"[:1000]
     finally:
         sandbox.close()

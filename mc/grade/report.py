@@ -95,6 +95,7 @@ def write_canvas(path, spec, rows, user_ids, assignment=None):
 STATUS_TEXT = {
     "ok": "graded",
     "cell-errors": "graded; some cells raised errors or were stopped",
+    "answer-errors": "graded; some answers crashed or hung when called",
     "invalid-json": "not graded: the file is not valid JSON",
     "not-a-notebook": "not graded: the file is not a notebook",
     "nbformat-3": "not graded: an old (nbformat 3) notebook",

@@ -49,6 +49,7 @@ class Sandbox:
         self.restarts = 0
         self.callbacks = []
         self.pid = None
+        self.call_failures = []      # answers that killed or hung the process when called
         self._own_launcher = self.launcher is None
         if self.launcher is None:
             self.launcher = Subprocess(self.limits, self.isolation)
@@ -232,6 +233,7 @@ class Sandbox:
             reason = str(e)
             if reason == "timed out":
                 reason = f"`{name}` did not return within {self.limits.call_timeout:g} s"
+            self.call_failures.append(f"{name}: {reason}")
             self._kill()
             if self.restarts < self.limits.max_restarts:
                 self.restarts += 1
@@ -245,4 +247,6 @@ class Sandbox:
                 raise RuntimeError(f"`{name}` returned something that cannot be graded ({e})") from None
         if status == "missing":
             raise LookupError(answer.get("message", f"`{name}` is not defined"))
+        if status == "timeout":
+            self.call_failures.append(f"{name}: {answer.get('message', 'timed out')}")
         raise RuntimeError(str(answer.get("message", f"`{name}` failed"))[:500])
