@@ -310,6 +310,8 @@ def test_kill_9_mid_batch_then_resume(tmp_path):
     assert [r["score"] for r in rows] == ["7"] * 6
     for name, mtime in finished.items():
         assert (out / "records" / name).stat().st_mtime_ns == mtime    # not regraded
+    ps = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True).stdout
+    assert "mc.grade.worker" not in ps and "mc.grade.isolation" not in ps   # nothing left running
 
 
 def test_canvas_zip_latest_file_wins_and_names_are_parsed(tmp_path):

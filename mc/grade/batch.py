@@ -17,7 +17,7 @@ from pathlib import Path
 from .grader import Record, grade_submission
 from .report import (feedback_html, gradescope_results, grades_rows, read_manual_scores,
                      summary_text, write_atomic, write_canvas, write_grades)
-from .isolation import Isolation, Limits, Subprocess, Zygote
+from .isolation import Isolation, Limits, Subprocess, Zygote, kill_user_processes
 from .spec import PsetSpec, Question, load_checks, read_source
 from .submissions import collect
 
@@ -126,6 +126,7 @@ def grade_class(pset_dir, submissions, out, *, regrade=False, workers=None, limi
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     isolation = Isolation(hide=hidden_paths(pset_dir, submissions, out)) if isolate else None
+    _clean_slots(isolation, workers)     # leftovers of a run that was killed (kill -9)
     # The zygote starts before any check is loaded, so nothing of them can be inherited.
     starter = (Zygote if launcher == "zygote" else Subprocess)(limits, isolation)
     try:
@@ -133,6 +134,13 @@ def grade_class(pset_dir, submissions, out, *, regrade=False, workers=None, limi
                           canvas_assignment, progress, starter, isolation)
     finally:
         starter.close()
+        _clean_slots(isolation, workers)
+
+
+def _clean_slots(isolation, workers):
+    if isolation is not None and isolation.active:
+        for slot in range(workers):
+            kill_user_processes(isolation.uid_base + slot)
 
 
 def _grade_all(pset_dir, submissions, out, regrade, workers, limits, secret, canvas_assignment,
