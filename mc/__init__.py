@@ -12,7 +12,7 @@ Everything a lecture or a problem set needs sits one attribute away::
     True
 
 The core (``fd``, ``check``, ``kron``, ``inner``, ``matfun``, ``factor``, ``adjoint``,
-``optim``) needs only numpy and scipy. Heavier parts (plots, widgets, the grader) are
+``optim``) and the AD engine ``ad`` need only numpy and scipy. Heavier parts (plots, widgets, the grader) are
 loaded the first time they are used, so ``import mc`` stays fast.
 """
 

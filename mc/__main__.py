@@ -34,8 +34,12 @@ def doctor(_args):
             missing.append(name)
     try:
         importlib.import_module("mc.check")
-        ok = mc.check_derivative(lambda X: X @ X, lambda X, dX: X @ dX + dX @ X,
-                                 [[1.0, 2.0], [3.0, 4.0]]).ok
+        X = [[1.0, 2.0], [3.0, 4.0]]
+        ok = mc.check_derivative(lambda X: X @ X, lambda X, dX: X @ dX + dX @ X, X).ok
+        import numpy as np
+        ad_ok = mc.check_gradient(np.linalg.det, mc.ad.grad(mc.ad.det), X).ok
+        print(f"  automatic differentiation self-test: {'ok' if ad_ok else 'FAILED'}")
+        ok = ok and ad_ok
     except Exception as e:  # pragma: no cover - only on a broken install
         ok = False
         print(f"  the derivative checker failed: {e}")
