@@ -19,10 +19,15 @@ How it decides
 
    A complex-step or block result is trusted only after it agrees with a plain
    central difference (complex step can be wrong *and nonzero*, e.g. numpy's
-   ``cholesky`` reads complex input as Hermitian).
+   ``cholesky`` reads complex input as Hermitian); a right but noisy complex step
+   (through a complex Schur form) gives way to a quieter block trick. Richardson
+   runs from a large step down to roundoff, compares relative errors, and refuses
+   an estimate that smaller steps contradict (a plateau above a nearby
+   eigenvalue crossing).
 3. Measure the reference's own noise: recompute it at x moved by a few ulps, and
    test linearity N(V + W) ≈ N(V) + N(W). Ill-conditioned inputs get a noise floor
    to match, so correct answers are not rejected there.
+   A reference noisier than 1 % decides nothing: :class:`InputError` says why.
 4. Accept iff ‖S − N‖ ≤ max(rtol·‖N‖, 10·noise) with rtol = 1e-10. Only the
    reference's noise counts, never the answer's: a forward-difference answer
    (relative error ≳ 1e-9) fails at a well-conditioned point.
