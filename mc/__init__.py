@@ -42,7 +42,7 @@ __all__ = [
 # Submodules loaded on first attribute access (``mc.plot``, ``mc.grade``, ...).
 _LAZY_SUBMODULES = {
     "fd", "check", "kron", "inner", "matfun", "factor", "adjoint", "optim",
-    "plot", "widgets", "grade", "ad",
+    "plot", "widgets", "grade", "ad", "wirtinger",
 }
 
 
