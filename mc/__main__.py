@@ -5,6 +5,7 @@
 
     python -m mc assign psets/pset1                      # student release + autograder bundle
     python -m mc grade psets/pset1 SUBMISSIONS --out OUT # grade a class
+    python -m mc site                                    # lectures as HTML in site/
 """
 
 import argparse
@@ -76,6 +77,19 @@ def grade(args):
     return 0
 
 
+def site(args):
+    """Build the static HTML site of the lectures."""
+    import time
+
+    from mc.site import build_site
+
+    started = time.perf_counter()
+    paths = build_site(args.root, args.out, workers=args.workers)
+    print(f"wrote {len(paths)} files to {args.out} in {time.perf_counter() - started:.1f} s; "
+          f"open {Path(args.out) / 'index.html'}")
+    return 0
+
+
 def build_parser():
     import mc
 
@@ -109,6 +123,12 @@ def build_parser():
                    help="assignment column header for canvas.csv, e.g. 'Problem Set 1 (12345)'")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(run=grade)
+    p = commands.add_parser("site", help="build a static HTML site of the lectures (site/index.html)")
+    p.add_argument("--root", default=".", help="the course folder, holding lectures/ (default: .)")
+    p.add_argument("--out", default="site", help="output folder (default: site)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="notebooks rendered at once (default: the number of cores)")
+    p.set_defaults(run=site)
     return parser
 
 
