@@ -11,12 +11,36 @@
 import argparse
 import importlib
 import platform
+import re
 import sys
 from pathlib import Path
 
 # What the course needs, and the lowest version it is tested with (pyproject.toml).
 REQUIRED = ["numpy", "scipy", "matplotlib", "ipywidgets", "sympy", "nbformat", "nbclient",
             "ipykernel", "jupyterlab"]
+
+
+def widget_thread_warning(ipykernel_version, jupyterlab_version):
+    """A warning when JupyterLab may run widget callbacks beside running cells, else None.
+
+    JupyterLab 4.4 and later send widget messages to kernel subshells when the kernel
+    has them, and ipykernel 7 does: an ``interact`` callback then runs on a thread of
+    its own while Run All goes on, and matplotlib (not thread-safe) sometimes fails.
+
+    >>> widget_thread_warning("6.31.0", "4.6.6") is None
+    True
+    >>> print(widget_thread_warning("7.1.0", "4.5.0"))  # doctest: +ELLIPSIS
+    ipykernel 7.1.0 with JupyterLab 4.5.0 runs widget callbacks ... "Disabled".
+    """
+    def major_minor(text):
+        return tuple(int(part) for part in re.findall(r"\d+", text)[:2])
+
+    if major_minor(ipykernel_version) < (7, 0) or major_minor(jupyterlab_version) < (4, 4):
+        return None
+    return (f"ipykernel {ipykernel_version} with JupyterLab {jupyterlab_version} runs widget "
+            "callbacks on a thread beside running cells, so plots in the lectures' widgets "
+            "can break. Fix: pip install 'ipykernel<7', or in JupyterLab open Settings → "
+            "Settings Editor → Kernels and set \"Kernel Comms over subshells\" to \"Disabled\".")
 
 
 def doctor(_args):
@@ -45,6 +69,9 @@ def doctor(_args):
         ok = False
         print(f"  the derivative checker failed: {e}")
     print(f"  derivative checker self-test: {'ok' if ok else 'FAILED'}")
+    if "ipykernel" not in missing and "jupyterlab" not in missing:
+        warning = widget_thread_warning(version("ipykernel"), version("jupyterlab"))
+        print(f"  widget callbacks: {'WARNING: ' + warning if warning else 'on the kernel main thread'}")
     if missing:
         print('Install what is missing with:  pip install -e ".[test]"')
     return 0 if ok and not missing else 1

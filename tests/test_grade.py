@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -211,9 +212,11 @@ def test_bad_answers_are_clear_per_question_messages(spec, answer, message):
 
 
 def test_the_grader_does_not_fork_child_processes_that_outlive_the_row(spec):
-    sleeper = "import subprocess; subprocess.Popen(['sleep', '300'])"
+    # A duration no other process on the machine has in its command line.
+    duration = f"300.{os.getpid()}{time.monotonic_ns() % 10**6}"
+    sleeper = f"import subprocess; subprocess.Popen(['sleep', '{duration}'])"
     grade(spec, notebook(SETUP, sleeper, RIGHT_P2))
-    leftovers = subprocess.run(["pgrep", "-f", "sleep 300"], capture_output=True, text=True).stdout
+    leftovers = subprocess.run(["pgrep", "-f", f"sleep {duration}"], capture_output=True, text=True).stdout
     assert leftovers.strip() == ""
 
 

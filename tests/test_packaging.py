@@ -22,9 +22,14 @@ def pyproject():
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
+# Where conda-forge names a package differently from PyPI.
+CONDA_FORGE_NAME = {"playwright": "playwright-python"}
+
+
 def test_environment_yml_lists_exactly_what_pyproject_requires():
     project = pyproject()["project"]
     wanted = dict(requirement(s) for s in project["dependencies"] + project["optional-dependencies"]["test"])
+    wanted = {CONDA_FORGE_NAME.get(name, name): bound for name, bound in wanted.items()}
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert env["name"] == "matrixcalc"
     assert env["channels"] == ["conda-forge"]
@@ -75,3 +80,42 @@ def test_lazy_submodules_load_on_first_use():
     import mc
     assert mc.fd.central_difference is not None
     assert "fd" in dir(mc)
+
+
+def test_command_line_doctests():
+    """pytest's --doctest-modules leaves __main__.py out; its examples run here."""
+    import doctest
+
+    import mc.__main__
+    result = doctest.testmod(mc.__main__, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 2 and result.failed == 0
+
+
+def test_doctor_warns_where_widget_callbacks_would_run_beside_cells():
+    from mc.__main__ import widget_thread_warning
+    assert widget_thread_warning("6.31.0", "4.6.6") is None      # no subshells in ipykernel 6
+    assert widget_thread_warning("7.4.0", "4.3.9") is None       # JupyterLab sends comms to the main shell
+    warning = widget_thread_warning("7.4.0", "4.4.0")
+    assert "ipykernel<7" in warning and "Kernel Comms over subshells" in warning
+    # The pin that keeps the course's own environment clear of the problem:
+    deps = dict(requirement(s) for s in pyproject()["project"]["dependencies"])
+    assert deps["ipykernel"].endswith(",<7")
+
+
+def test_readme_pictures_are_screenshots_taken_by_the_browser_tests():
+    """The README shows a lecture and a grading report, as the real-browser tests
+    photographed them (tests/browser_support.save_readme_image records which test took
+    each picture and of what), small enough to keep in the repository."""
+    from PIL import Image
+
+    readme = (ROOT / "README.md").read_text()
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", readme)
+    assert {"docs/images/lecture.png", "docs/images/grading-report.png"} <= set(pictures)
+    for rel in pictures:
+        path = ROOT / rel
+        assert path.exists(), f"README shows {rel}, which does not exist"
+        assert path.stat().st_size < 300_000, f"{rel} is {path.stat().st_size} bytes"
+        with Image.open(path) as image:
+            assert image.format == "PNG" and image.width >= 800
+            assert image.text.get("Software") == "tests/test_browser.py", f"{rel} was not taken by the tests"
+            assert (ROOT / image.text["Source"]).exists(), f"{rel} shows {image.text['Source']}, which is gone"

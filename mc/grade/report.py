@@ -114,8 +114,9 @@ def feedback_html(spec, record):
     esc = html.escape
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(spec.name)} — "
              f"{esc(record.student)}</title><style>body{{font-family:sans-serif;max-width:50em;"
-             "margin:2em auto}} .ok{color:#1a7f37} .no{color:#cf222e} td,th{padding:.2em .6em;"
-             "text-align:left;vertical-align:top}</style></head><body>",
+             "margin:2em auto}} .ok{color:#1a7f37} .no{color:#cf222e} table{border-collapse:collapse} "
+             "td,th{padding:.3em .6em;text-align:left;vertical-align:top;border-bottom:1px solid #d0d7de} "
+             "td ul{margin:0;padding-left:1.2em}</style></head><body>",
              f"<h1>{esc(spec.name)}: {record.score:g} / {record.max_score:g}</h1>",
              f"<p>{esc(STATUS_TEXT.get(record.status, record.status))}"
              f"{(': ' + esc(record.message)) if record.message else ''}</p>"]
@@ -137,7 +138,7 @@ def feedback_html(spec, record):
             css = "ok" if o["passed"] else "no"
             label = "hidden check" if o["hidden"] else esc(o["check"])
             line = f"<span class='{css}'>{'✔' if o['passed'] else '✘'}</span> {label}: {esc(o['message'])}"
-            if not o["passed"] and o.get("misconception"):
+            if not o["passed"] and o.get("misconception") and o["misconception"] not in o["message"]:
                 line += f"<br><i>this looks like: {esc(o['misconception'])}</i>"
             items.append(f"<li>{line}</li>")
         parts.append(f"<tr><td>{esc(q.id)} {esc(q.title)}</td><td>{earned:g} / {q.points:g}</td>"
@@ -155,7 +156,7 @@ def gradescope_results(spec, record):
             if o["question"] == q.id:
                 name = "hidden check" if o["hidden"] else o["check"]
                 lines.append(f"{'passed' if o['passed'] else 'FAILED'} {name}: {o['message']}")
-                if not o["passed"] and o.get("misconception"):
+                if not o["passed"] and o.get("misconception") and o["misconception"] not in o["message"]:
                     lines.append(f"  this looks like: {o['misconception']}")
         tests.append({"name": f"{q.id} {q.title}".strip(), "score": record.points.get(q.id, 0.0),
                       "max_score": q.points, "output": "\n".join(lines), "visibility": "visible"})
