@@ -483,6 +483,24 @@ class NotebookPage:
             if self.page.evaluate(JS_SETTLED):
                 return self.code_cells()
 
+    def cell(self, index):
+        """The locator of cell `index` (counting every cell, markdown included)."""
+        return self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(index)
+
+    def type_into(self, index, text):
+        """Replace the code of cell `index` by `text` as a student does: click into its
+        editor, select all, and put the text in (inserted whole, so that the editor's
+        auto-indentation does not indent it a second time). Returns the cell's source
+        as the notebook model now has it."""
+        editor = self.cell(index).locator(".jp-InputArea-editor").first
+        editor.scroll_into_view_if_needed()
+        editor.click()
+        self.page.keyboard.press("Control+a")
+        self.page.keyboard.insert_text(text)
+        return self.page.evaluate(
+            "(i) => window.jupyterapp.shell.currentWidget.content.widgets[i].model.sharedModel.getSource()",
+            index)
+
     def error_renderings(self):
         return self.page.evaluate(JS_ERROR_RENDERINGS)
 

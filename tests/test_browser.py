@@ -22,7 +22,9 @@ that
 A probe notebook checks first that widget callbacks run on the kernel's main thread (see
 test_widget_callbacks_run_on_the_kernels_main_thread).
 
-A last test renders a student's feedback page from grading the example submissions.
+Two more tests follow a student further: one types a wrong and then the reference
+answer to a pset question into JupyterLab and runs its check cell (Shift+Enter), and one
+renders the feedback page the grader writes for an example submission.
 
 Screenshots of each executed notebook go to tests/artifacts/browser/<notebook>.png (git
 ignores them; CI can keep the folder), lecture 1's widget to lecture-01.png and the
@@ -312,3 +314,44 @@ def test_grading_report_reads_in_a_browser(browser_context, artifacts, tmp_path)
             save_readme_image(shot, README_IMAGES / "grading-report.png", "examples/submissions/bob.ipynb")
     finally:
         page.close()
+
+
+def test_a_student_answers_a_question_and_checks_it(course, lab, browser_context, artifacts):
+    """The problem-set loop in JupyterLab: after Run All on the blank template, type a
+    typical wrong answer into p4's cell, Shift+Enter twice (the answer, then its
+    `grader.check("p4")` cell): the check fails and says which mistake it looks like;
+    type the reference answer instead and the same two keys make the check pass."""
+    import runpy
+
+    release = ROOT / "psets" / "pset1" / "release" / "pset1.ipynb"
+    template = nbformat.read(release, as_version=4)
+    answer_at = next(i for i, c in enumerate(template.cells) if c.source.startswith("def jac_p4("))
+    assert template.cells[answer_at + 1].source.strip() == 'grader.check("p4")'
+    source = nbformat.read(ROOT / "psets" / "pset1" / "pset1_source.ipynb", as_version=4)
+    reference = next(c.source for c in source.cells if c.source.startswith("def jac_p4("))
+    mistake, wrong = runpy.run_path(str(ROOT / "psets" / "pset1" / "wrong_answers.py"))["WRONG"]["p4"][0]
+
+    nbpage = NotebookPage(browser_context, lab, "pset1/pset1.ipynb")
+    try:
+        nbpage.open(n_cells=len(template.cells))
+        nbpage.run_all_from_menu()
+        nbpage.wait_until_run(timeout=RUN_ALL_TIMEOUT)
+        output = nbpage.cell(answer_at + 1).locator(".jp-OutputArea").first
+        assert "p4: 1 of 1 public check(s) failed" in output.inner_text()
+
+        shown = {}
+        for name, code in (("wrong", wrong.strip()), ("reference", reference)):
+            assert nbpage.type_into(answer_at, code) == code
+            before = nbpage.fingerprint(output)
+            nbpage.page.keyboard.press("Shift+Enter")      # run the answer; the check cell is next
+            nbpage.page.keyboard.press("Shift+Enter")      # run the check
+            nbpage.wait_output_change(output, before, timeout=WIDGET_TIMEOUT)
+            shown[name] = output.inner_text()
+        nbpage.screenshot_at(nbpage.cell(answer_at), artifacts / "pset1-p4-answered.png", above=0.05)
+        for text in nbpage.error_renderings():
+            raise AssertionError(f"an output shows an exception:\n{text}")
+    finally:
+        nbpage.close()
+    assert "p4: 1 of 1 public check(s) failed" in shown["wrong"], shown["wrong"]
+    assert mistake in shown["wrong"], f"the hint {mistake!r} is not shown:\n{shown['wrong']}"
+    assert "p4: all 1 public check(s) passed" in shown["reference"], shown["reference"]
