@@ -306,8 +306,11 @@ def test_kill_9_mid_batch_then_resume(tmp_path):
     proc.wait()
     finished = {p.name: p.stat().st_mtime_ns for p in (out / "records").glob("*.json")}
     assert 2 <= len(finished) < 6
+    # grades.csv is rewritten (atomically) after each record: it never lists a student
+    # without a record, and lags at most the one row whose record the kill interrupted.
     rows = read_csv(out / "grades.csv")
-    assert len(rows) == len(finished)                 # grades.csv was complete at every step
+    assert {r["student"] for r in rows} <= {Path(name).stem for name in finished}
+    assert len(rows) >= len(finished) - 1
     subprocess.run(cmd, cwd=ROOT, check=True)
     rows = read_csv(out / "grades.csv")
     assert [r["score"] for r in rows] == ["7"] * 6
