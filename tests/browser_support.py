@@ -147,10 +147,8 @@ class LabServer:
             shutil.copytree(installed, settings_dir, dirs_exist_ok=True)
         overrides_file = settings_dir / "overrides.json"
         overrides = json.loads(overrides_file.read_text()) if overrides_file.exists() else {}
-        extra = json.loads(os.environ.get("MC_BROWSER_LAB_OVERRIDES") or "{}")   # for experiments
-        for source in (LAB_OVERRIDES, extra):
-            for plugin, values in source.items():
-                overrides.setdefault(plugin, {}).update(values)
+        for plugin, values in LAB_OVERRIDES.items():
+            overrides.setdefault(plugin, {}).update(values)
         overrides_file.write_text(json.dumps(overrides, indent=1))
 
     def start(self, timeout=90):
@@ -512,10 +510,6 @@ class NotebookPage:
     def scroll_to_top(self):
         self._scroller().evaluate("el => { el.scrollTop = 0; }")
         self.page.wait_for_timeout(300)
-
-    def screenshot_top(self, path):
-        self.scroll_to_top()
-        self.page.screenshot(path=str(path))
 
     def screenshot_at(self, locator, path, above=0.3):
         """One window's picture with the element of `locator` starting `above` × the

@@ -39,7 +39,6 @@ is aborted.
 
 import os
 import re
-import shutil
 import time
 from pathlib import Path
 
