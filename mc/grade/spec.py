@@ -137,13 +137,25 @@ CHECKS_PRELUDE = (
 
 
 def load_checks(public_source, hidden_source="", origin="checks"):
-    """Execute check sources and return the registered :class:`Check` objects."""
+    r"""Execute check sources and return the registered :class:`Check` objects.
+
+    Hidden checks run after the public ones, in a copy of their namespace: as in the
+    instructor's source notebook, where all check cells share one kernel, a hidden
+    check may call a helper a public check cell defines (the same check at another
+    size, say). Students' public checks never see the hidden ones.
+
+    >>> public = "def square(x):\n    return x * x\n"
+    >>> hidden = "@check('p1')\ndef bigger(answers, rng):\n    return square(3) == 9\n"
+    >>> [(c.name, c.hidden) for c in load_checks(public, hidden)]
+    [('bigger', True)]
+    """
     loaded = []
+    namespace = {}
     for source, hidden in ((public_source, False), (hidden_source, True)):
         if not source.strip():
             continue
         REGISTRY.clear()
-        namespace = {"__name__": f"mc_checks_{'hidden' if hidden else 'public'}"}
+        namespace = {**namespace, "__name__": f"mc_checks_{'hidden' if hidden else 'public'}"}
         try:
             exec(compile(CHECKS_PRELUDE + source, f"<{origin}: {'hidden' if hidden else 'public'} checks>",
                          "exec"), namespace)

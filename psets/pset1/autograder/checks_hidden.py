@@ -4,75 +4,16 @@
 def p2b_square_map_with_transpose_and_trace(answers, rng):
     n = 3
     B, C = rng.standard_normal((n, n)), rng.standard_normal((n, n))
-    L = lambda X: B @ X + X.T @ C + np.trace(X) * C
-    K = mc.commutation_matrix(n, n)
-    M = mc.jacobian_matrix(L, (n, n))
-    return mc.check_jacobian(
-        L, lambda X: answers.operator_matrix(L, n, n), rng.standard_normal((n, n)), rng=rng,
-        wrong_answers={
-            "basis matrices E_k filled in row-major order (columns of M permuted)": lambda X: M @ K.T,
-            "outputs flattened in row-major order (rows of M permuted)": lambda X: K @ M,
-        })
+    return check_operator_matrix(answers, rng, lambda X: B @ X + X.T @ C + np.trace(X) * C, n, n)
 
 @check("p2b")
 def p2b_tall_map(answers, rng):
     m, n = 4, 2
     B, A, C = rng.standard_normal((m, m)), rng.standard_normal((n, n)), rng.standard_normal((m, n))
-    L = lambda X: B @ X @ A.T - 2 * C * X
-    K = mc.commutation_matrix(m, n)
-    M = mc.jacobian_matrix(L, (m, n))
-    return mc.check_jacobian(
-        L, lambda X: answers.operator_matrix(L, m, n), rng.standard_normal((m, n)), rng=rng,
-        wrong_answers={
-            "basis matrices E_k filled in row-major order (columns of M permuted)": lambda X: M @ K.T,
-            "outputs flattened in row-major order (rows of M permuted)": lambda X: K @ M,
-        })
+    return check_operator_matrix(answers, rng, lambda X: B @ X @ A.T - 2 * C * X, m, n)
 
 
 # HIDDEN CHECKS
-def compare(what, got, expected, wrong_answers=None, rtol=1e-10):
-    """The same helper as in the public checks (hidden checks are loaded on their own)."""
-    if got is None:
-        raise AssertionError(f"{what} returned None (did you forget `return`?)")
-    got, expected = np.asarray(got), np.asarray(expected, dtype=float)
-    if got.dtype.kind not in "biuf":
-        raise AssertionError(f"{what} returned {got.dtype} values; expected real numbers")
-    if got.shape != expected.shape and got.size == expected.size == 1:
-        got = got.reshape(expected.shape)
-    if got.shape != expected.shape:
-        hint = (" (a matrix where a vector was asked for? return the 1-D vector vec(...))"
-                if got.size == expected.size else "")
-        raise AssertionError(f"{what} has shape {got.shape}; expected {expected.shape}{hint}")
-    size = np.linalg.norm(expected)
-    error = float(np.linalg.norm(got - expected) / size) if size > 0 else float(np.linalg.norm(got))
-    if error <= rtol:
-        return mc.CheckResult(True, error, 0.0, rtol, 0, "direct",
-                              f"{what} OK: relative error {error:.1e}")
-    mistakes = dict(wrong_answers or {})
-    mistakes["the right answer with the wrong sign"] = lambda: -expected
-    found = None
-    for name, wrong in mistakes.items():
-        try:
-            W = np.asarray(wrong(), dtype=float)
-        except Exception:
-            continue
-        if W.shape == got.shape and np.linalg.norm(got - W) <= 1e-6 * max(np.linalg.norm(W), 1e-300):
-            found = name
-            break
-    message = f"{what} WRONG: relative error {error:.2g} (tolerance {rtol:.0e})"
-    if found:
-        message += f" — it looks like {found}"
-    return mc.CheckResult(False, error, 0.0, rtol, 0, "direct", message, found)
-
-
-def kron_mistakes(A, B, C):
-    return {
-        "vec(B C A): the transpose of A is missing": lambda: mc.vec(B @ C @ A),
-        "vec(A C Bᵀ): the roles of A and B are swapped": lambda: mc.vec(A @ C @ B.T),
-        "a row-major flattening (.ravel()) of B C Aᵀ; vec stacks columns": lambda: (B @ C @ A.T).ravel(),
-    }
-
-
 @check("p3a")
 def p3a_too_big_to_form(answers, rng):
     import time
@@ -99,44 +40,20 @@ def p3a_other_shapes(answers, rng):
 def p4_larger(answers, rng):
     n = 9
     A, x = rng.standard_normal((n, n)), 2 * rng.standard_normal(n)
-    return mc.check_jacobian(
-        lambda x: np.sin(x) * (A @ x), lambda x: answers.jac_p4(x, A), x, rng=rng,
-        wrong_answers={
-            "diag(sin.(x)) A alone: the term diag(cos.(x) ∘ (Ax)) of the product rule is missing":
-                lambda x: np.diag(np.sin(x)) @ A,
-            "diag(cos.(x) ∘ (Ax)) alone: the term diag(sin.(x)) A of the product rule is missing":
-                lambda x: np.diag(np.cos(x) * (A @ x)),
-            "A diag(sin.(x)) in place of diag(sin.(x)) A: the diagonal factor on the wrong side":
-                lambda x: np.diag(np.cos(x) * (A @ x)) + A @ np.diag(np.sin(x)),
-        })
+    return check_jac_p4(answers, rng, A, x)
 
 
 # HIDDEN CHECKS
 @check("p5a")
 def p5a_larger(answers, rng):
-    x = 1.5 * rng.standard_normal(7)
-    return mc.check_jacobian(lambda x: np.outer(x, x) @ np.sin(x), answers.jac_p5a, x, rng=rng,
-        wrong_answers={
-            "the term (xᵀ sin.(x)) I is missing":
-                lambda x: np.outer(x, np.sin(x)) + np.outer(x, x) @ np.diag(np.cos(x)),
-            "sin.(x) xᵀ in place of x sin.(x)ᵀ":
-                lambda x: (x @ np.sin(x)) * np.eye(len(x)) + np.outer(np.sin(x), x)
-                          + np.outer(x, x) @ np.diag(np.cos(x)),
-            "the term x xᵀ diag(cos.(x)) is missing (sin.(x) treated as a constant)":
-                lambda x: (x @ np.sin(x)) * np.eye(len(x)) + np.outer(x, np.sin(x)),
-        })
+    return check_jac_p5a(answers, rng, 1.5 * rng.standard_normal(7))
 
 
 # HIDDEN CHECKS
 @check("p5b")
 def p5b_larger(answers, rng):
     A, x = rng.standard_normal((8, 8)), rng.standard_normal(8)
-    return mc.check_gradient(lambda x: np.trace(A @ np.outer(x, x)), lambda x: answers.grad_p5b(x, A),
-        x, rng=rng, wrong_answers={
-            "2Ax: A treated as symmetric": lambda x: 2 * A @ x,
-            "A x: one of the two terms of d(xᵀAx) = dxᵀ A x + xᵀ A dx is missing": lambda x: A @ x,
-            "Aᵀ x: one of the two terms of d(xᵀAx) = dxᵀ A x + xᵀ A dx is missing": lambda x: A.T @ x,
-        })
+    return check_grad_p5b(answers, rng, A, x)
 
 
 # HIDDEN CHECKS
@@ -144,38 +61,20 @@ def p5b_larger(answers, rng):
 def p5c_square_A(answers, rng):
     n = 4
     A, x = rng.standard_normal((n, n)) + n * np.eye(n), rng.uniform(0.5, 2.0, n)
-    return mc.check_gradient(lambda x: np.trace(np.linalg.inv(A @ np.diag(x) @ A.T)), lambda x: answers.grad_p5c(x, A), x, rng=rng,
-        wrong_answers={
-            "−diag(Aᵀ M⁻¹ A): a factor M⁻¹ is missing; d(M⁻¹) = −M⁻¹ dM M⁻¹":
-                lambda x: -np.diag(A.T @ np.linalg.solve(A @ np.diag(x) @ A.T, A)),
-            "−tr(M⁻²) diag(AᵀA): the scalar rule d(1/m) = −dm/m² used for a matrix":
-                lambda x: -np.trace(np.linalg.matrix_power(np.linalg.inv(A @ np.diag(x) @ A.T), 2))
-                          * np.diag(A.T @ A),
-        })
+    return check_grad_p5c(answers, rng, A, x)
 
 @check("p5c")
 def p5c_wide_A(answers, rng):
     m, n = 2, 7
     A, x = rng.standard_normal((m, n)), rng.uniform(0.2, 3.0, n)
-    return mc.check_gradient(lambda x: np.trace(np.linalg.inv(A @ np.diag(x) @ A.T)), lambda x: answers.grad_p5c(x, A), x, rng=rng,
-        wrong_answers={
-            "−diag(Aᵀ M⁻¹ A): a factor M⁻¹ is missing; d(M⁻¹) = −M⁻¹ dM M⁻¹":
-                lambda x: -np.diag(A.T @ np.linalg.solve(A @ np.diag(x) @ A.T, A)),
-            "−tr(M⁻²) diag(AᵀA): the scalar rule d(1/m) = −dm/m² used for a matrix":
-                lambda x: -np.trace(np.linalg.matrix_power(np.linalg.inv(A @ np.diag(x) @ A.T), 2))
-                          * np.diag(A.T @ A),
-        })
+    return check_grad_p5c(answers, rng, A, x)
 
 
 # HIDDEN CHECKS
 @check("p5d")
 def p5d_larger(answers, rng):
     A, x = rng.standard_normal((7, 7)), rng.standard_normal(7)
-    return mc.check_gradient(lambda A: np.trace(A @ np.outer(x, x)), lambda A: answers.grad_p5d(A, x),
-        A, rng=rng, wrong_answers={
-            "A x xᵀ: A kept in the gradient, but f is linear in A": lambda A: A @ np.outer(x, x),
-            "(xᵀx) I: tr(A x xᵀ) is not tr(A) xᵀx": lambda A: (x @ x) * np.eye(len(x)),
-        })
+    return check_grad_p5d(answers, rng, A, x)
 
 
 # HIDDEN CHECKS
@@ -183,86 +82,21 @@ def p5d_larger(answers, rng):
 def p5e_square_A(answers, rng):
     n = 4
     A, x = rng.standard_normal((n, n)) + n * np.eye(n), rng.uniform(0.5, 2.0, n)
-    return mc.check_gradient(lambda A: np.trace(np.linalg.inv(A @ np.diag(x) @ A.T)), lambda A: answers.grad_p5e(A, x), A, rng=rng,
-        wrong_answers={
-            "−M⁻² A diag(x): only one of the two terms of dM = dA diag(x) Aᵀ + A diag(x) dAᵀ":
-                lambda A: -np.linalg.matrix_power(np.linalg.inv(A @ np.diag(x) @ A.T), 2) @ A * x,
-            "−2 M⁻¹ A diag(x): a factor M⁻¹ is missing; d(M⁻¹) = −M⁻¹ dM M⁻¹":
-                lambda A: -2 * np.linalg.solve(A @ np.diag(x) @ A.T, A) * x,
-            "−2 M⁻² A: the factor diag(x) is missing":
-                lambda A: -2 * np.linalg.matrix_power(np.linalg.inv(A @ np.diag(x) @ A.T), 2) @ A,
-        })
+    return check_grad_p5e(answers, rng, A, x)
 
 @check("p5e")
 def p5e_wide_A(answers, rng):
     m, n = 2, 6
     A, x = rng.standard_normal((m, n)), rng.uniform(0.2, 3.0, n)
-    return mc.check_gradient(lambda A: np.trace(np.linalg.inv(A @ np.diag(x) @ A.T)), lambda A: answers.grad_p5e(A, x), A, rng=rng,
-        wrong_answers={
-            "−M⁻² A diag(x): only one of the two terms of dM = dA diag(x) Aᵀ + A diag(x) dAᵀ":
-                lambda A: -np.linalg.matrix_power(np.linalg.inv(A @ np.diag(x) @ A.T), 2) @ A * x,
-            "−2 M⁻¹ A diag(x): a factor M⁻¹ is missing; d(M⁻¹) = −M⁻¹ dM M⁻¹":
-                lambda A: -2 * np.linalg.solve(A @ np.diag(x) @ A.T, A) * x,
-            "−2 M⁻² A: the factor diag(x) is missing":
-                lambda A: -2 * np.linalg.matrix_power(np.linalg.inv(A @ np.diag(x) @ A.T), 2) @ A,
-        })
+    return check_grad_p5e(answers, rng, A, x)
 
 
 # HIDDEN CHECKS
-def pair(result):
-    """The pair (g, grad) that g_and_grad returns; a message for the student otherwise."""
-    assert isinstance(result, (tuple, list)) and len(result) == 2, (
-        f"g_and_grad must return a pair (g, grad); it returned {type(result).__name__}")
-    return result
-
-
 @check("p6c", points=3)
 def p6c_value_and_gradient_larger(answers, rng):
-    n = 12
-    A0 = rng.standard_normal((n, n)) + n * np.eye(n)          # well conditioned, not symmetric
-    b, p = rng.standard_normal(n), rng.standard_normal(n)
-    A = A0 + np.outer(p, p)
-    x = np.linalg.solve(A, b)
-    g, grad = pair(answers.g_and_grad(A0, b, p))
-    value = compare("g", g, x @ x, {
-        "‖x‖ instead of ‖x‖² (the square is missing)": lambda: np.linalg.norm(x),
-        "‖A0⁻¹ b‖²: the term p pᵀ of A is missing": lambda: np.sum(np.linalg.solve(A0, b) ** 2),
-    })
-    if not value:
-        return value
-    lam = np.linalg.solve(A.T, 2 * x)
-    return mc.check_gradient(
-        lambda p: (lambda x: x @ x)(np.linalg.solve(A0 + np.outer(p, p), b)),
-        lambda p: answers.g_and_grad(A0, b, p)[1], p, rng=rng,
-        wrong_answers={
-            "λ = A⁻¹(2x): the adjoint system uses Aᵀ, not A":
-                lambda p: (lambda mu: -(p @ x) * mu - (mu @ p) * x)(np.linalg.solve(A, 2 * x)),
-            "−(pᵀx) λ alone: dA = dp pᵀ + p dpᵀ has two terms; one was dropped":
-                lambda p: -(p @ x) * lam,
-            "−(λᵀp) x alone: dA = dp pᵀ + p dpᵀ has two terms; one was dropped":
-                lambda p: -(lam @ p) * x,
-        })
+    return check_value_and_gradient(answers, rng, 12)
 
 @check("p6c", points=2)
 def p6c_two_solves_larger(answers, rng):
-    n = 12
-    A0 = rng.standard_normal((n, n)) + n * np.eye(n)          # well conditioned, not symmetric
-    b, p = rng.standard_normal(n), rng.standard_normal(n)
-    A = A0 + np.outer(p, p)
-    x = np.linalg.solve(A, b)
-    solve = answers.reference("solve")
-    g, grad = pair(answers.g_and_grad(A0, b, p, solve))
-    lam = np.linalg.solve(A.T, 2 * x)
-    expected = -(p @ x) * lam - (lam @ p) * x
-    correct = (np.shape(grad) == (n,) and np.isclose(float(np.ravel(g)[0]), x @ x, rtol=1e-9)
-               and np.allclose(grad, expected, rtol=1e-8, atol=1e-12 * np.linalg.norm(expected)))
-    assert correct, "the points for using at most two solves need a correct value and gradient first"
-    assert solve.calls > 0, ("g_and_grad did not call the `solve` it was given; "
-                             "use it for every linear system (the checks count its calls)")
-    if solve.calls > 2:
-        return mc.CheckResult(
-            False, 0.0, 0.0, 0.0, 0, "call count", f"used `solve` {solve.calls} times; two are enough",
-            "more than two solves: one for x = A⁻¹b and one for the adjoint λ = A⁻ᵀ(2x) are enough")
-    return mc.CheckResult(True, 0.0, 0.0, 0.0, 0, "call count",
-                          f"used `solve` {solve.calls} time{'s' if solve.calls > 1 else ''}")
+    return check_two_solves(answers, rng, 12)
 

@@ -5,11 +5,8 @@ import mc
 from mc.grade.checks import check
 
 # CHECKS
-@check("p2b")
-def p2b_rectangular_map(answers, rng):
-    m, n = 2, 3
-    B, A, C = rng.standard_normal((m, m)), rng.standard_normal((n, n)), rng.standard_normal((m, n))
-    L = lambda X: B @ X @ A.T + C * X
+def check_operator_matrix(answers, rng, L, m, n):
+    """operator_matrix(L, m, n) against L's Jacobian at a random m×n point, naming vec-order mistakes."""
     K = mc.commutation_matrix(m, n)
     M = mc.jacobian_matrix(L, (m, n))
     return mc.check_jacobian(
@@ -18,6 +15,13 @@ def p2b_rectangular_map(answers, rng):
             "basis matrices E_k filled in row-major order (columns of M permuted)": lambda X: M @ K.T,
             "outputs flattened in row-major order (rows of M permuted)": lambda X: K @ M,
         })
+
+
+@check("p2b")
+def p2b_rectangular_map(answers, rng):
+    m, n = 2, 3
+    B, A, C = rng.standard_normal((m, m)), rng.standard_normal((n, n)), rng.standard_normal((m, n))
+    return check_operator_matrix(answers, rng, lambda X: B @ X @ A.T + C * X, m, n)
 
 
 # CHECKS
@@ -84,10 +88,8 @@ def p3a_rectangular(answers, rng):
 
 
 # CHECKS
-@check("p4")
-def p4_jacobian(answers, rng):
-    n = 4
-    A, x = rng.standard_normal((n, n)), rng.standard_normal(n)
+def check_jac_p4(answers, rng, A, x):
+    """jac_p4(x, A) against the Jacobian of sin.(x) ∘ (Ax), naming product-rule mistakes."""
     return mc.check_jacobian(
         lambda x: np.sin(x) * (A @ x), lambda x: answers.jac_p4(x, A), x, rng=rng,
         wrong_answers={
@@ -100,10 +102,16 @@ def p4_jacobian(answers, rng):
         })
 
 
+@check("p4")
+def p4_jacobian(answers, rng):
+    n = 4
+    A, x = rng.standard_normal((n, n)), rng.standard_normal(n)
+    return check_jac_p4(answers, rng, A, x)
+
+
 # CHECKS
-@check("p5a")
-def p5a_jacobian(answers, rng):
-    x = rng.standard_normal(4)
+def check_jac_p5a(answers, rng, x):
+    """jac_p5a(x) against the Jacobian of (x xᵀ) sin.(x), naming the missing-term mistakes."""
     return mc.check_jacobian(lambda x: np.outer(x, x) @ np.sin(x), answers.jac_p5a, x, rng=rng,
         wrong_answers={
             "the term (xᵀ sin.(x)) I is missing":
@@ -116,10 +124,14 @@ def p5a_jacobian(answers, rng):
         })
 
 
+@check("p5a")
+def p5a_jacobian(answers, rng):
+    return check_jac_p5a(answers, rng, rng.standard_normal(4))
+
+
 # CHECKS
-@check("p5b")
-def p5b_gradient(answers, rng):
-    A, x = rng.standard_normal((4, 4)), rng.standard_normal(4)
+def check_grad_p5b(answers, rng, A, x):
+    """grad_p5b(x, A) against the gradient of tr(A x xᵀ), naming the symmetric-A mistakes."""
     return mc.check_gradient(lambda x: np.trace(A @ np.outer(x, x)), lambda x: answers.grad_p5b(x, A),
         x, rng=rng, wrong_answers={
             "2Ax: A treated as symmetric": lambda x: 2 * A @ x,
@@ -128,11 +140,15 @@ def p5b_gradient(answers, rng):
         })
 
 
+@check("p5b")
+def p5b_gradient(answers, rng):
+    A, x = rng.standard_normal((4, 4)), rng.standard_normal(4)
+    return check_grad_p5b(answers, rng, A, x)
+
+
 # CHECKS
-@check("p5c")
-def p5c_gradient(answers, rng):
-    m, n = 3, 5
-    A, x = rng.standard_normal((m, n)), rng.uniform(0.5, 2.0, n)
+def check_grad_p5c(answers, rng, A, x):
+    """grad_p5c(x, A) against the gradient of tr((A diag(x) Aᵀ)⁻¹), naming d(M⁻¹) mistakes."""
     return mc.check_gradient(lambda x: np.trace(np.linalg.inv(A @ np.diag(x) @ A.T)), lambda x: answers.grad_p5c(x, A), x, rng=rng,
         wrong_answers={
             "−diag(Aᵀ M⁻¹ A): a factor M⁻¹ is missing; d(M⁻¹) = −M⁻¹ dM M⁻¹":
@@ -143,10 +159,16 @@ def p5c_gradient(answers, rng):
         })
 
 
+@check("p5c")
+def p5c_gradient(answers, rng):
+    m, n = 3, 5
+    A, x = rng.standard_normal((m, n)), rng.uniform(0.5, 2.0, n)
+    return check_grad_p5c(answers, rng, A, x)
+
+
 # CHECKS
-@check("p5d")
-def p5d_gradient(answers, rng):
-    A, x = rng.standard_normal((4, 4)), rng.standard_normal(4)
+def check_grad_p5d(answers, rng, A, x):
+    """grad_p5d(A, x) against the gradient of tr(A x xᵀ) in A, naming the usual mistakes."""
     return mc.check_gradient(lambda A: np.trace(A @ np.outer(x, x)), lambda A: answers.grad_p5d(A, x),
         A, rng=rng, wrong_answers={
             "A x xᵀ: A kept in the gradient, but f is linear in A": lambda A: A @ np.outer(x, x),
@@ -154,11 +176,15 @@ def p5d_gradient(answers, rng):
         })
 
 
+@check("p5d")
+def p5d_gradient(answers, rng):
+    A, x = rng.standard_normal((4, 4)), rng.standard_normal(4)
+    return check_grad_p5d(answers, rng, A, x)
+
+
 # CHECKS
-@check("p5e")
-def p5e_gradient(answers, rng):
-    m, n = 3, 5
-    A, x = rng.standard_normal((m, n)), rng.uniform(0.5, 2.0, n)
+def check_grad_p5e(answers, rng, A, x):
+    """grad_p5e(A, x) against the gradient of tr((A diag(x) Aᵀ)⁻¹) in A, naming dM mistakes."""
     return mc.check_gradient(lambda A: np.trace(np.linalg.inv(A @ np.diag(x) @ A.T)), lambda A: answers.grad_p5e(A, x), A, rng=rng,
         wrong_answers={
             "−M⁻² A diag(x): only one of the two terms of dM = dA diag(x) Aᵀ + A diag(x) dAᵀ":
@@ -170,6 +196,13 @@ def p5e_gradient(answers, rng):
         })
 
 
+@check("p5e")
+def p5e_gradient(answers, rng):
+    m, n = 3, 5
+    A, x = rng.standard_normal((m, n)), rng.uniform(0.5, 2.0, n)
+    return check_grad_p5e(answers, rng, A, x)
+
+
 # CHECKS
 def pair(result):
     """The pair (g, grad) that g_and_grad returns; a message for the student otherwise."""
@@ -178,9 +211,8 @@ def pair(result):
     return result
 
 
-@check("p6c", points=3)
-def p6c_value_and_gradient(answers, rng):
-    n = 5
+def check_value_and_gradient(answers, rng, n):
+    """g_and_grad's value, then its gradient, for a random n×n problem; names adjoint mistakes."""
     A0 = rng.standard_normal((n, n)) + n * np.eye(n)          # well conditioned, not symmetric
     b, p = rng.standard_normal(n), rng.standard_normal(n)
     A = A0 + np.outer(p, p)
@@ -205,9 +237,8 @@ def p6c_value_and_gradient(answers, rng):
                 lambda p: -(lam @ p) * x,
         })
 
-@check("p6c", points=2)
-def p6c_two_solves(answers, rng):
-    n = 5
+def check_two_solves(answers, rng, n):
+    """Counts g_and_grad's calls of the `solve` it is given, once its answer is right."""
     A0 = rng.standard_normal((n, n)) + n * np.eye(n)          # well conditioned, not symmetric
     b, p = rng.standard_normal(n), rng.standard_normal(n)
     A = A0 + np.outer(p, p)
@@ -227,4 +258,13 @@ def p6c_two_solves(answers, rng):
             "more than two solves: one for x = A⁻¹b and one for the adjoint λ = A⁻ᵀ(2x) are enough")
     return mc.CheckResult(True, 0.0, 0.0, 0.0, 0, "call count",
                           f"used `solve` {solve.calls} time{'s' if solve.calls > 1 else ''}")
+
+
+@check("p6c", points=3)
+def p6c_value_and_gradient(answers, rng):
+    return check_value_and_gradient(answers, rng, 5)
+
+@check("p6c", points=2)
+def p6c_two_solves(answers, rng):
+    return check_two_solves(answers, rng, 5)
 
