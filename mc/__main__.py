@@ -87,20 +87,39 @@ def assign(args):
 
 
 def grade(args):
-    """Grade a folder or zip of submissions."""
-    from mc.grade.batch import grade_class
+    """Grade a folder or zip of submissions.
+
+    Exits 1 with one message (no traceback) when the batch cannot start — invalid
+    manual scores, an unknown --student, a failed canary — and 1 after writing every
+    row when the grader failed on some students."""
+    from mc.grade.batch import BatchError, grade_class, grader_failures
+    from mc.grade.fence import IsolationError
+    from mc.grade.report import ManualScoreError
     from mc.grade.sandbox import Limits
+    from mc.grade.spec import SpecError
+    from mc.grade.submissions import IdentityError
 
     limits = Limits(cell_timeout=args.cell_timeout, call_timeout=args.call_timeout)
-    rows = grade_class(args.pset, args.submissions, args.out, regrade=args.regrade,
-                       workers=args.workers, limits=limits, secret=args.secret,
-                       canvas_assignment=args.canvas_assignment, progress=not args.quiet,
-                       launcher=args.launcher, isolate=not args.no_isolation,
-                       scheduler=args.scheduler)
+    try:
+        rows = grade_class(args.pset, args.submissions, args.out, regrade=args.regrade,
+                           workers=args.workers, limits=limits, secret=args.secret,
+                           canvas_assignment=args.canvas_assignment, progress=not args.quiet,
+                           launcher=args.launcher, isolate=not args.no_isolation,
+                           scheduler=args.scheduler, students=args.student or (),
+                           canary=not args.no_canary, hidden_visibility=args.hidden_visibility,
+                           require_isolation=args.require_isolation)
+    except (BatchError, ManualScoreError, IdentityError, SpecError, FileNotFoundError,
+            IsolationError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     if not args.quiet:
         print((Path(args.out) / "summary.txt").read_text(), end="")
         print(f"wrote {Path(args.out) / 'grades.csv'} ({len(rows)} rows), canvas.csv, "
               "feedback/, results/")
+    failures = grader_failures(rows)
+    if failures:
+        print(f"error: {failures}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -132,7 +151,18 @@ def build_parser():
     p.add_argument("pset", help="the pset folder, e.g. psets/pset1")
     p.add_argument("submissions", help="a folder of .ipynb files or a Canvas bulk-download .zip")
     p.add_argument("--out", required=True, help="output folder (grades.csv, feedback/, …)")
-    p.add_argument("--regrade", action="store_true", help="regrade submissions already graded")
+    p.add_argument("--regrade", action="store_true",
+                   help="regrade every submission (a rerun regrades only changed files)")
+    p.add_argument("--student", action="append", metavar="NAME_OR_ID",
+                   help="regrade this student even if the file is unchanged (file stem, Canvas "
+                        "user id or name as grades.csv shows it; repeatable)")
+    p.add_argument("--no-canary", action="store_true",
+                   help="do not grade the reference solution first (needed when the pset folder "
+                        "has only the autograder bundle)")
+    p.add_argument("--hidden-visibility", default="after_published",
+                   choices=["hidden", "after_due_date", "after_published", "visible"],
+                   help="Gradescope visibility of the hidden checks' tests in results.json "
+                        "(default after_published)")
     p.add_argument("--workers", "--jobs", type=int, default=None,
                    help="submissions graded at once (default: the number of cores)")
     p.add_argument("--launcher", choices=["zygote", "subprocess"], default="zygote",
@@ -140,6 +170,10 @@ def build_parser():
                         "a new interpreter")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                    help="grade on a Dask cluster instead of this machine")
+    p.add_argument("--require-isolation", default=None, metavar="LEVEL",
+                   help="refuse to grade unless these protections hold: a level (contained, "
+                        "protected, full) or names such as read-only,no-network (see "
+                        "docs/instructor.md); the run always prints what holds")
     p.add_argument("--no-isolation", action="store_true",
                    help="do not hide the instructor's folders or change user (debugging only)")
     p.add_argument("--cell-timeout", type=float, default=30.0, help="seconds per cell (default 30)")

@@ -1,4 +1,5 @@
-"""The README's instructor flow on the shipped example submissions, exactly."""
+"""The README's instructor flow on the shipped example submissions, exactly.
+(Plain files, so the user_id column, which holds Canvas user ids, is empty.)"""
 
 from pathlib import Path
 
@@ -8,12 +9,12 @@ from mc.grade.sandbox import Limits
 ROOT = Path(__file__).resolve().parents[1]
 
 EXPECTED = """\
-student,score,max_score,status,p1,p2a,p2b,p3a,p3b,p4,p5a,p5b,p5c,p5d,p5e,p6a,p6b,p6c
-alice,40,66,ok,,,4,5,,6,3,3,3,3,3,,,10
-bob,33,66,ok,,,4,5,,6,3,0,3,3,3,,,6
-carol,34,66,cell-errors,,,4,5,,0,3,3,3,3,3,,,10
-dave,34,66,ok,,,4,5,,6,3,0,3,0,3,,,10
-eve,0,66,invalid-json,,,0,0,,0,0,0,0,0,0,,,0
+student,user_id,score,max_score,status,p1,p2a,p2b,p3a,p3b,p4,p5a,p5b,p5c,p5d,p5e,p6a,p6b,p6c
+alice,,40,66,ok,,,4,5,,6,3,3,3,3,3,,,10
+bob,,33,66,ok,,,4,5,,6,3,0,3,3,3,,,6
+carol,,34,66,cell-errors,,,4,5,,0,3,3,3,3,3,,,10
+dave,,34,66,ok,,,4,5,,6,3,0,3,0,3,,,10
+eve,,0,66,invalid-json,,,0,0,,0,0,0,0,0,0,,,0
 """
 
 

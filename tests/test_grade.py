@@ -256,18 +256,20 @@ def test_grade_a_class_end_to_end(tmp_path):
     make_class(tmp_path / "subs")
     out = tmp_path / "out"
     grade_class(DEMO, tmp_path / "subs", out, limits=FAST, progress=False)
-    assert (out / "grades.csv").read_text() == (
-        "student,score,max_score,status,p1,p2,p3\n"
-        "alice,7,9,ok,,3,4\n"
-        "bob,4,9,ok,,0,4\n"
-        "carol,0,9,invalid-json,,0,0\n")
+    assert (out / "grades.csv").read_text() == (       # user_id: empty outside Canvas
+        "student,user_id,score,max_score,status,p1,p2,p3\n"
+        "alice,,7,9,ok,,3,4\n"
+        "bob,,4,9,ok,,0,4\n"
+        "carol,,0,9,invalid-json,,0,0\n")
     canvas = (out / "canvas.csv").read_text().splitlines()
     assert canvas[0] == "Student,ID,SIS User ID,SIS Login ID,Section,psetdemo"
     bob = (out / "feedback" / "bob.html").read_text()
     assert "2 X dX: X and dX treated as commuting" in bob
     assert "p2_rectangular_blocks" not in bob and "rng.standard_normal((5, 5))" not in bob
     results = json.loads((out / "results" / "bob" / "results.json").read_text())
-    assert results["score"] == 4 and {t["max_score"] for t in results["tests"]} == {3.0, 4.0}
+    assert results["score"] == 4
+    assert [(t["max_score"], t["visibility"]) for t in results["tests"]] == [
+        (3.0, "visible"), (0.0, "after_published"), (4.0, "visible")]     # p2, its hidden check, p3
     assert "status: invalid-json 1, ok 2" in (out / "summary.txt").read_text()
 
 
@@ -317,7 +319,7 @@ def test_kill_9_mid_batch_then_resume(tmp_path):
     for name, mtime in finished.items():
         assert (out / "records" / name).stat().st_mtime_ns == mtime    # not regraded
     ps = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True).stdout
-    assert "mc.grade.worker" not in ps and "mc.grade.isolation" not in ps   # nothing left running
+    assert "mc.grade.worker" not in ps and "mc.grade.launch" not in ps   # nothing left running
 
 
 def test_canvas_zip_latest_file_wins_and_names_are_parsed(tmp_path):

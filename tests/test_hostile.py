@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 from mc.grade.batch import grade_class
-from mc.grade.isolation import Limits, is_root
+from mc.grade.fence import Limits, is_root
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "tests" / "data" / "psetdemo"
@@ -78,7 +78,10 @@ CORPUS = {
     "nbformat-3":         (v3_notebook(), "ok", 3, 4),
     "empty-file":         (b"", "empty", 0, 0),
     "binary-garbage":     (bytes(range(256)) * 40, "not-utf8", 0, 0),
-    "huge-notebook":      (b'{"cells": [], "x": "' + b"x" * (21 * 2**20) + b'"}', "too-large", 0, 0),
+    # Size limits apply to the code: 21 MiB of something else is read and graded (no
+    # answers in it), 3 MiB of code is refused.
+    "huge-notebook":      (b'{"cells": [], "x": "' + b"x" * (21 * 2**20) + b'"}', "ok", 0, 0),
+    "huge-code":          (nb(SETUP, "x = 1  # " + "x" * (3 * 2**20)), "too-large", 0, 0),
     "latin-1-bytes":      ('{"cells": [], "note": "caf\u00e9"}'.encode("latin-1"), "not-utf8", 0, 0),
     "julia-kernel":       (nb("f(x) = 2x", language="julia"), "wrong-kernel", 0, 0),
     "missing-answer":     (nb(SETUP, P3), "ok", 0, 4),
@@ -113,8 +116,8 @@ def read_rows(path):
 def leftover_processes():
     out = subprocess.run(["ps", "-eo", "uid=,args="], capture_output=True, text=True).stdout
     return [line for line in out.splitlines()
-            if "sleep 600" in line or "mc.grade.worker" in line or "mc.grade.isolation" in line
-            or (line.split() and line.split()[0].isdigit() and int(line.split()[0]) >= 61000)]
+            if "sleep 600" in line or "mc.grade.worker" in line or "mc.grade.launch" in line
+            or (line.split() and line.split()[0].isdigit() and 61000 <= int(line.split()[0]) < 65534)]
 
 
 @pytest.mark.skipif(not is_root(), reason="isolation (user ids, hidden folders) needs root")

@@ -38,9 +38,8 @@ def test_every_command_in_the_instructor_guide_works(tmp_path):
         outputs.append(run.stdout)
     assert len(outputs) >= 7
     grades = (work / "graded" / "grades.csv").read_text()
-    assert grades.startswith("student,score,max_score,status,p1,")
-    assert any(line.startswith("alice,49,") for line in grades.splitlines())   # 40 + 9 manual
-    assert grades.splitlines()[1].startswith("alice,49,66,ok,9,,")
+    assert grades.startswith("student,user_id,score,max_score,status,p1,")
+    assert grades.splitlines()[1].startswith("alice,,49,66,ok,9,,")            # 40 + 9 manual
     canvas = (work / "graded-canvas" / "canvas.csv").read_text().splitlines()
     assert canvas[0] == "Student,ID,SIS User ID,SIS Login ID,Section,pset1"
     assert any(row.startswith("alice,1000,") for row in canvas)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from mc.grade.batch import grade_class
-from mc.grade.isolation import Limits
+from mc.grade.fence import Limits
 
 distributed = pytest.importorskip("distributed")
 

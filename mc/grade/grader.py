@@ -15,20 +15,24 @@ import numpy as np
 
 from ..check import AnswerError
 from .checks import CountingFunction, MissingAnswer, run_check, seed_for
-from .sandbox import Limits, Sandbox, SandboxError
+from .sandbox import GraderFault, Limits, Sandbox, SandboxError
 from .wire import Unsupported
 
 __all__ = ["Record", "OracleAnswers", "read_notebook", "grade_submission", "score_questions",
-           "MAX_NOTEBOOK_BYTES"]
+           "MAX_FILE_BYTES", "MAX_CODE_BYTES"]
 
-MAX_NOTEBOOK_BYTES = 20 * 2**20
+# The grader needs only the code: a notebook's stored outputs (plots, printed arrays)
+# and attachments are dropped before MAX_CODE_BYTES is applied to the code cells'
+# source. MAX_FILE_BYTES bounds the file itself; a larger file is not read at all.
+MAX_FILE_BYTES = 200 * 2**20
+MAX_CODE_BYTES = 2 * 2**20
 
 
 @dataclass
 class Record:
     """Everything the grader found about one submission (stored as JSON)."""
 
-    student: str
+    student: str                        # the name shown (batch: set from the submission)
     status: str                         # ok | cell-errors | invalid-json | …
     score: float = 0.0
     max_score: float = 0.0
@@ -38,6 +42,12 @@ class Record:
     message: str = ""
     file: str = ""
     seconds: float = 0.0
+    key: str = ""                       # the stable student key (Canvas user id, or file stem)
+    user_id: str = ""                   # the Canvas user id ("" for a plain file)
+    sha256: str = ""                    # of the file graded ("" in records of older graders)
+
+    def __post_init__(self):
+        self.key = self.key or self.student
 
     def to_json(self):
         return json.dumps(asdict(self), indent=1, default=float)
@@ -75,11 +85,23 @@ class OracleAnswers:
 
 
 def read_notebook(data):
-    """(code cell sources, status, message) for the bytes of a submitted file."""
+    r"""(code cell sources, status, message) for the bytes of a submitted file.
+
+    Outputs and attachments are dropped: only the code cells' source counts toward
+    :data:`MAX_CODE_BYTES`, so a notebook made large by stored plots is graded.
+
+    >>> cell = {"cell_type": "code", "source": ["x = 1\n", "y = 2"],
+    ...         "outputs": [{"output_type": "display_data", "data": {"image/png": "iVBOR" * 9}}]}
+    >>> read_notebook(json.dumps({"cells": [cell], "metadata": {}}).encode())
+    (['x = 1\ny = 2'], 'ok', '')
+    >>> read_notebook(b"{not json")[1]
+    'invalid-json'
+    """
     if not data:
         return [], "empty", "the file is empty"
-    if len(data) > MAX_NOTEBOOK_BYTES:
-        return [], "too-large", f"the file has {len(data) / 2**20:.0f} MiB (limit {MAX_NOTEBOOK_BYTES // 2**20} MiB)"
+    if len(data) > MAX_FILE_BYTES:
+        return [], "too-large", (f"the file has {len(data) / 2**20:.0f} MiB "
+                                 f"(limit {MAX_FILE_BYTES // 2**20} MiB)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -89,6 +111,7 @@ def read_notebook(data):
     except json.JSONDecodeError as e:
         return [], "invalid-json", f"the file is not valid JSON ({e.msg} at line {e.lineno}); " \
                                    "was it edited outside Jupyter?"
+    del text
     if not isinstance(obj, dict):
         return [], "not-a-notebook", "the file is JSON but not a notebook"
     message = ""
@@ -107,6 +130,21 @@ def read_notebook(data):
                 or (meta.get("language_info") or {}).get("name") or "python")
     if str(language).lower() != "python":
         return [], "wrong-kernel", f"a notebook for {language}, not Python"
+    sources = code_sources(cells)
+    code_bytes = sum(len(s.encode("utf-8", "surrogatepass")) for s in sources)
+    if code_bytes > MAX_CODE_BYTES:
+        return [], "too-large", (f"the code cells hold {code_bytes / 2**20:.1f} MiB of source "
+                                 f"(limit {MAX_CODE_BYTES // 2**20} MiB, outputs not counted)")
+    return sources, "ok", message
+
+
+def code_sources(cells):
+    r"""The source of each code cell, in order (outputs and attachments are not kept).
+
+    >>> code_sources([{"cell_type": "markdown", "source": "# hi"},
+    ...               {"cell_type": "code", "source": ["a = 1\n", "b = a"], "outputs": []}])
+    ['a = 1\nb = a']
+    """
     sources = []
     for cell in cells:
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
@@ -115,7 +153,7 @@ def read_notebook(data):
                 source = "".join(s for s in source if isinstance(s, str))
             if isinstance(source, str):
                 sources.append(source)
-    return sources, "ok", message
+    return sources
 
 
 def score_questions(spec, outcomes):
@@ -132,7 +170,10 @@ def score_questions(spec, outcomes):
 
 def grade_submission(spec, data, student, *, limits=None, secret="", file="", launcher=None,
                      isolation=None, slot=0):
-    """Grade the bytes of one submitted notebook; always returns a :class:`Record`."""
+    """Grade the bytes of one submitted notebook; always returns a :class:`Record`.
+
+    `isolation` is the fence (:class:`mc.grade.fence.Plan`, from :func:`~mc.grade.fence.probe`);
+    None runs the submission with limits only."""
     started = time.monotonic()
     record = Record(student=student, status="ok", max_score=spec.max_score, file=file,
                     points={q.id: 0.0 for q in spec.autograded})
@@ -142,6 +183,10 @@ def grade_submission(spec, data, student, *, limits=None, secret="", file="", la
         if status == "ok":
             sandbox = Sandbox(cells, limits or Limits(), launcher, isolation, slot)
             _run_and_check(spec, sandbox, student, secret, record)
+    except GraderFault as e:   # the sandbox could not run it: the grader's fault, said so
+        record.status = "grader-error"
+        record.message = f"the grader could not run this submission: {e}"[:1000]
+        record.points = {q.id: 0.0 for q in spec.autograded}
     except Exception:   # a bug in the grader: keep the batch going and say so
         record.status = "grader-error"
         record.message = traceback.format_exc(limit=3)[-800:]
@@ -161,6 +206,8 @@ def _run_and_check(spec, sandbox, student, secret, record):
         for chk in spec.checks:
             rng = np.random.default_rng(seed_for(spec.name, chk.name, student, secret))
             outcomes.append(run_check(chk, answers, rng))
+        if sandbox.fault:    # a restart failed: whatever the checks saw is not the submission's
+            raise GraderFault(sandbox.fault)
         record.points = score_questions(spec, outcomes)
         record.outcomes = [asdict(o) for o in outcomes]
         for o in record.outcomes:

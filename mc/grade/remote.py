@@ -39,18 +39,26 @@ def _spec(payload):
         return _SPECS[key]
 
 
+_PLAN = []
+
+
 def _isolation():
-    from .isolation import Isolation
-    # Worker processes on one machine get disjoint uid ranges (16 slots each).
-    return Isolation(hide=[], uid_base=62000 + (os.getpid() % 1000) * 16)
+    """This worker machine's fence, probed once per worker process."""
+    from .fence import probe
+    with _LOCK:
+        if not _PLAN:
+            # Worker processes on one machine get disjoint uid ranges (16 slots each).
+            _PLAN.append(probe(hide=[], uid_base=62000 + (os.getpid() % 1000) * 16))
+        return _PLAN[0]
 
 
 def _launcher(limits):
-    from .isolation import Zygote
+    from .launch import Zygote
     key = repr(asdict(limits))
+    plan = _isolation()
     with _LOCK:
         if key not in _LAUNCHERS:
-            _LAUNCHERS[key] = Zygote(limits, _isolation())
+            _LAUNCHERS[key] = Zygote(limits, plan)
         return _LAUNCHERS[key]
 
 
@@ -68,7 +76,7 @@ def _take_slot():
 def grade_task(payload, data, student, limits_dict, secret, filename):
     """Grade one submission on this (worker) machine; return the record as JSON."""
     from .grader import grade_submission
-    from .isolation import Limits
+    from .fence import Limits
 
     limits = Limits(**limits_dict)
     spec = _spec(payload)

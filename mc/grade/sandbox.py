@@ -6,25 +6,36 @@ memory, file size and open files, and a timeout per cell and per call. When the
 child dies or hangs (``os._exit``, a segfault, an ignored alarm), it is killed
 and a new one replays the cells that worked, skipping the one that broke it, so
 later answers still count.
+
+A child that cannot enter its fence says so before anything else; that, and a
+launcher that fails, is the grader's fault (:class:`GraderFault`), never the
+submission's.
 """
 
-import json
 import os
-import select
 import shutil
 import signal
-import struct
 import time
 from dataclasses import dataclass, field
 
-from .isolation import Isolation, Limits, Subprocess, kill_user_processes, make_scratch
-from .wire import MAX_MESSAGE_BYTES, WireError, decode, encode
+from .fence import Limits, Plan, kill_user_processes, make_scratch
+from .launch import LauncherError, Subprocess
+from .wire import ChannelClosed, ChannelTimeout, WireError, decode, encode, receive, send
 
-__all__ = ["Limits", "Isolation", "Sandbox", "SandboxError", "CellReport"]
+__all__ = ["Limits", "Plan", "Sandbox", "SandboxError", "GraderFault", "CellReport"]
+
+START_SECONDS = 60.0         # for a new process to say it is ready (a fresh interpreter imports numpy)
 
 
 class SandboxError(RuntimeError):
     """The submission's process could not answer (it died, hung or broke protocol)."""
+
+
+class GraderFault(Exception):
+    """The grader could not run the submission at all (its fence or launcher failed).
+
+    Not a RuntimeError, so that nothing that handles a submission's errors mistakes it
+    for one; the sandbox also remembers it (:attr:`Sandbox.fault`)."""
 
 
 @dataclass
@@ -39,7 +50,7 @@ class Sandbox:
     cells: list                                  # code cell sources, in order
     limits: Limits = field(default_factory=Limits)
     launcher: object = None                      # Zygote or Subprocess (default: Subprocess)
-    isolation: Isolation = None                  # what to hide; uid per slot (root only)
+    plan: Plan = None                            # the fence (mc.grade.fence.probe); None: limits only
     slot: int = 0
 
     def __post_init__(self):
@@ -50,9 +61,10 @@ class Sandbox:
         self.callbacks = []
         self.pid = None
         self.call_failures = []      # answers that killed or hung the process when called
+        self.fault = None            # why the grader could not run it (GraderFault), if so
         self._own_launcher = self.launcher is None
         if self.launcher is None:
-            self.launcher = Subprocess(self.limits, self.isolation)
+            self.launcher = Subprocess(self.limits, self.plan)
 
     # -------------------------------------------------------------- lifecycle
     def __enter__(self):
@@ -63,16 +75,32 @@ class Sandbox:
         self.close()
 
     def _spawn(self):
-        self.scratch = make_scratch(self.slot, self.isolation)
+        self.scratch = make_scratch(self.slot, self.plan)
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         try:
             self.pid = self.launcher.spawn(to_child_r, from_child_w, self.scratch, self.slot)
+        except LauncherError as e:
+            os.close(to_child_w)
+            os.close(from_child_r)
+            self._fail(str(e))
         finally:
             os.close(to_child_r)
             os.close(from_child_w)
         os.set_blocking(to_child_w, False)
         self.to_child, self.from_child = to_child_w, from_child_r
+        try:
+            hello = receive(self.from_child, time.monotonic() + START_SECONDS)
+        except (ChannelClosed, ChannelTimeout, WireError) as e:
+            hello = {"op": "fence_failed", "message": f"it never said it was ready ({e}; {self._death()})"}
+        if hello.get("op") != "ready":
+            self._kill()
+            self._fail(f"a submission's process could not be started in its sandbox: "
+                       f"{hello.get('message', hello)}")
+
+    def _fail(self, message):
+        self.fault = message
+        raise GraderFault(message)
 
     def start(self):
         """Start a child and run every cell not known to break it."""
@@ -105,8 +133,9 @@ class Sandbox:
                 os.killpg(self.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-            if self.isolation is not None and self.isolation.active:
-                kill_user_processes(self.isolation.uid_base + self.slot)
+            uid = self.plan.uid(self.slot) if self.plan is not None else None
+            if uid is not None:
+                kill_user_processes(uid)
             self.launcher.exit_status(self.pid, timeout=5)
             self.launcher.forget(self.pid)
             for fd in (self.to_child, self.from_child):
@@ -130,36 +159,13 @@ class Sandbox:
             self.launcher.close()
 
     # -------------------------------------------------------------- talking
-    def _read(self, n, deadline):
-        chunks, remaining = [], n
-        while remaining:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise SandboxError("timed out")
-            ready, _, _ = select.select([self.from_child], [], [], left)
-            if not ready:
-                raise SandboxError("timed out")
-            chunk = os.read(self.from_child, min(remaining, 1 << 20))
-            if not chunk:
-                raise SandboxError(self._death())
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        return b"".join(chunks)
-
     def _send(self, message, deadline):
-        """Write a message, giving up at `deadline` (a child that stops reading
-        must not hang the grader)."""
-        payload = json.dumps(message, allow_nan=True).encode()
-        if len(payload) > MAX_MESSAGE_BYTES:
-            raise WireError(f"message of {len(payload)} bytes is too large")
-        view = memoryview(struct.pack("<Q", len(payload)) + payload)
-        while view:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise SandboxError("timed out")
-            _, ready, _ = select.select([], [self.to_child], [], left)
-            if ready:
-                view = view[os.write(self.to_child, view[: 1 << 16]):]
+        try:
+            send(self.to_child, message, deadline)
+        except ChannelTimeout:
+            raise SandboxError("timed out") from None
+        except OSError:
+            raise SandboxError(self._death()) from None
 
     def _death(self):
         """Why the child is gone, in words."""
@@ -175,23 +181,18 @@ class Sandbox:
         return f"the submission's process exited with code {code} (os._exit?)"
 
     def _receive(self, deadline):
-        (length,) = struct.unpack("<Q", self._read(8, deadline))
-        if length > MAX_MESSAGE_BYTES:
-            raise SandboxError(f"the submission sent a message of {length} bytes")
         try:
-            message = json.loads(self._read(length, deadline))
-        except ValueError as e:
+            return receive(self.from_child, deadline)
+        except ChannelTimeout:
+            raise SandboxError("timed out") from None
+        except ChannelClosed:
+            raise SandboxError(self._death()) from None
+        except WireError as e:
             raise SandboxError(f"the submission sent a malformed message ({e})") from None
-        if not isinstance(message, dict):
-            raise SandboxError("the submission sent a malformed message")
-        return message
 
     def _request(self, message, timeout):
         deadline = time.monotonic() + timeout
-        try:
-            self._send(message, deadline)
-        except (BrokenPipeError, OSError):
-            raise SandboxError(self._death()) from None
+        self._send(message, deadline)
         while True:
             answer = self._receive(deadline)
             if answer.get("op") == "callback":
@@ -209,10 +210,7 @@ class Sandbox:
             reply = {"op": "callback_result", "value": encode(function(*args, **kwargs))}
         except Exception as e:
             reply = {"op": "callback_result", "error": f"{type(e).__name__}: {e}"[:300]}
-        try:
-            self._send(reply, time.monotonic() + self.limits.call_timeout + self.limits.grace)
-        except OSError:
-            raise SandboxError(self._death()) from None
+        self._send(reply, time.monotonic() + self.limits.call_timeout + self.limits.grace)
 
     def call(self, name, *args, **kwargs):
         """Call the submission's function `name`; return its decoded value.

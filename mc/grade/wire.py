@@ -16,12 +16,14 @@ is carried back and evaluated on the grader's side.
 import base64
 import json
 import os
+import select
 import struct
+import time
 
 import numpy as np
 
 __all__ = ["encode", "decode", "send", "receive", "Unsupported", "Callback", "WireError",
-           "MAX_MESSAGE_BYTES"]
+           "ChannelClosed", "ChannelTimeout", "MAX_MESSAGE_BYTES"]
 
 MAX_MESSAGE_BYTES = 512 * 2**20      # one message
 MAX_DEPTH = 20
@@ -120,36 +122,65 @@ def decode(data, make_callback=None, depth=0):
     raise WireError(f"unknown tag {tag!r}")
 
 
-def send(fd, message):
-    """Write one message (a JSON-able dict) to a file descriptor."""
+class ChannelClosed(EOFError):
+    """The other side closed the channel (or died)."""
+
+
+class ChannelTimeout(TimeoutError):
+    """The other side did not read or write in time."""
+
+
+def _wait(fd, deadline, for_write):
+    """Block until `fd` is ready, or raise :class:`ChannelTimeout` at `deadline`."""
+    if deadline is None:
+        return
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise ChannelTimeout("timed out")
+    ready = select.select([], [fd], [], left)[1] if for_write else select.select([fd], [], [], left)[0]
+    if not ready:
+        raise ChannelTimeout("timed out")
+
+
+def send(fd, message, deadline=None):
+    """Write one message (a JSON-able dict); by `deadline` (time.monotonic()) if given,
+    so that a reader that stops reading cannot hang the writer (`fd` then non-blocking)."""
     payload = json.dumps(message, allow_nan=True).encode()
     if len(payload) > MAX_MESSAGE_BYTES:
         raise WireError(f"message of {len(payload)} bytes is too large")
-    data = struct.pack("<Q", len(payload)) + payload
-    view = memoryview(data)
+    view = memoryview(struct.pack("<Q", len(payload)) + payload)
     while view:
-        written = os.write(fd, view)
+        _wait(fd, deadline, for_write=True)
+        try:
+            written = os.write(fd, view[: 1 << 16] if deadline is not None else view)
+        except BlockingIOError:
+            continue
         view = view[written:]
 
 
-def _read_exactly(fd, n):
+def _read_exactly(fd, n, deadline):
     chunks, remaining = [], n
     while remaining:
-        chunk = os.read(fd, min(remaining, 1 << 20))
+        _wait(fd, deadline, for_write=False)
+        try:
+            chunk = os.read(fd, min(remaining, 1 << 20))
+        except BlockingIOError:
+            continue
         if not chunk:
-            raise EOFError("the other side closed the channel")
+            raise ChannelClosed("the other side closed the channel")
         chunks.append(chunk)
         remaining -= len(chunk)
     return b"".join(chunks)
 
 
-def receive(fd):
-    """Read one message; EOFError when the other side is gone."""
-    (length,) = struct.unpack("<Q", _read_exactly(fd, 8))
+def receive(fd, deadline=None):
+    """Read one message; :class:`ChannelClosed` when the other side is gone,
+    :class:`ChannelTimeout` past `deadline`, :class:`WireError` when it is malformed."""
+    (length,) = struct.unpack("<Q", _read_exactly(fd, 8, deadline))
     if length > MAX_MESSAGE_BYTES:
         raise WireError(f"message of {length} bytes is too large")
     try:
-        message = json.loads(_read_exactly(fd, length))
+        message = json.loads(_read_exactly(fd, length, deadline))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise WireError(f"malformed message: {e}") from None
     if not isinstance(message, dict):

@@ -1,9 +1,11 @@
 """The submission's side of grading: run its cells, then answer calls.
 
-Started by :mod:`mc.grade.sandbox` as ``python -m mc.grade.worker IN_FD OUT_FD`` in a
-scratch directory with resource limits. It never sees the checks: it receives the
-notebook's code cells, executes them one at a time (each under a timer), reports
-how each ended, and then serves ``call`` requests by name until told to stop.
+This is the child side of the process boundary, and nothing else: forked by the
+launcher (:mod:`mc.grade.launch`) after it entered the fence, or started as
+``python -m mc.grade.worker IN_FD OUT_FD CONFIG``, which enters the fence first. It
+never sees the checks: it says it is ready, receives the notebook's code cells,
+executes them one at a time (each under a timer), reports how each ended, and then
+serves ``call`` requests by name until told to stop.
 """
 
 import os
@@ -13,7 +15,7 @@ import traceback
 
 import numpy as np
 
-from .wire import decode, encode, receive, send
+from .wire import WireError, decode, encode, receive, send
 
 
 class CellTimeout(BaseException):
@@ -123,7 +125,7 @@ class Worker:
         while True:
             try:
                 message = receive(self.in_fd)
-            except EOFError:
+            except (EOFError, WireError):
                 return
             op = message.get("op")
             if op == "cell":
@@ -143,20 +145,34 @@ def run_worker(in_fd, out_fd):
         if fd not in (in_fd, out_fd):
             os.dup2(devnull, fd)
     np.seterr(all="ignore")
+    send(out_fd, {"op": "ready"})
     Worker(in_fd, out_fd).serve()
 
 
+def report_fence_failure(fd, error):
+    """Tell the grader, as the first message on the channel, that the fence could not be
+    entered (the grader's failure, reported as such)."""
+    try:
+        send(fd, {"op": "fence_failed", "message": f"{type(error).__name__}: {error}"[:500]})
+    except OSError:
+        pass
+
+
 def main(argv=None):
-    """``python -m mc.grade.worker IN_FD OUT_FD [CONFIG]``; CONFIG (JSON) fences the
-    process in (limits, hidden folders, user id) before it reads any student code."""
+    """``python -m mc.grade.worker IN_FD OUT_FD CONFIG``: enter the fence that CONFIG
+    (JSON: limits, plan, slot, scratch) describes, then serve the grader."""
+    import json
+
+    from .fence import Limits, Plan, enter_sandbox
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) > 2:
-        import json
-        from .isolation import Isolation, Limits, enter_sandbox
-        config = json.loads(argv[2])
-        isolation = Isolation(**config["isolation"]) if config["isolation"] else None
-        enter_sandbox(Limits(**config["limits"]), isolation, config["slot"], config["scratch"])
-    run_worker(int(argv[0]), int(argv[1]))
+    in_fd, out_fd, config = int(argv[0]), int(argv[1]), json.loads(argv[2])
+    try:
+        enter_sandbox(Plan.from_dict(config["plan"]), Limits(**config["limits"]), config["slot"],
+                      config["scratch"])
+    except BaseException as error:
+        report_fence_failure(out_fd, error)
+        os._exit(71)
+    run_worker(in_fd, out_fd)
     os._exit(0)
 
 
