@@ -1,13 +1,17 @@
 """The project installs and is described consistently: pyproject.toml,
 environment.yml, README.md, .ci/run and the command line agree."""
 
+import os
 import re
 import subprocess
 import sys
 import tomllib
+from importlib.metadata import version
 from pathlib import Path
 
+import pytest
 import yaml
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,6 +48,63 @@ def test_every_dependency_has_a_lower_bound():
     project = pyproject()["project"]
     for spec in project["dependencies"] + project["optional-dependencies"]["test"]:
         assert ">=" in spec, f"{spec} has no lower bound"
+
+
+def is_the_lower_bound(installed, bound):
+    """Whether an installed release is the one a bound's lower end names:
+    ('1.13.0', '>=1.13') -> True; ('1.11.1', '>=1.11') -> True (a bugfix release of it);
+    ('1.13.0', '>=1.12') -> False: 1.12 was not installable, so the bound promises too much."""
+    lower = re.search(r">=\s*([0-9][0-9.]*)", bound)
+    assert lower, f"{bound!r} has no lower bound"
+    want = Version(lower.group(1)).release
+    return Version(installed).release[:len(want)] == want
+
+
+def test_is_the_lower_bound():
+    assert is_the_lower_bound("1.13.0", ">=1.13")
+    assert is_the_lower_bound("1.11.1", ">=1.11")
+    assert is_the_lower_bound("6.25.0", ">=6.25,<7")
+    assert is_the_lower_bound("2023.1.0", ">=2023.1")
+    assert is_the_lower_bound("6.0", ">=6.0")
+    assert not is_the_lower_bound("1.13.0", ">=1.12")
+    assert not is_the_lower_bound("2.0.0", ">=1.25")
+    assert not is_the_lower_bound("7.10.0", ">=7.1")
+    with pytest.raises(AssertionError):
+        is_the_lower_bound("1.0", "<2")
+
+
+def ci_commands():
+    """.ci/run's lines, continuations joined and comments dropped."""
+    text = (ROOT / ".ci/run").read_text().replace("\\\n", " ")
+    return [re.sub(r"(^|\s)#.*$", "", line).strip() for line in text.splitlines()]
+
+
+def test_ci_runs_the_tests_again_at_the_lowest_versions_allowed():
+    lines = ci_commands()
+    installs = [i for i, line in enumerate(lines)
+                if re.search(r'\buv"?\s+pip\s+install\b', line) and "--resolution lowest-direct" in line]
+    assert len(installs) == 1, "no (or more than one) uv install at --resolution lowest-direct"
+    assert '-e ".[test]"' in lines[installs[0]]
+    runs = [i for i, line in enumerate(lines) if re.search(r"\bMC_LOWEST_VERSIONS=1 pytest\b", line)]
+    assert len(runs) == 1 and runs[0] > installs[0], "the lowest-version environment is not tested"
+    # into a virtual environment of its own, which that pytest runs in
+    env = re.search(r'--python "([^"]+)/bin/python"', lines[installs[0]]).group(1)
+    assert any(line.startswith(f'source "{env}/bin/activate"') for line in lines[installs[0]:runs[0]])
+    assert any(re.search(rf'new_venv "{re.escape(env)}"', line) for line in lines[:installs[0]])
+
+
+LOWEST = os.environ.get("MC_LOWEST_VERSIONS") == "1"
+
+
+@pytest.mark.skipif(not LOWEST, reason="checks .ci/run's lowest-version environment (MC_LOWEST_VERSIONS=1)")
+def test_the_lowest_version_environment_has_each_lower_bound():
+    """There, every direct dependency must be the release its lower bound names: a
+    bound that no resolution reaches (yanked, or excluded by another bound) is untested."""
+    project = pyproject()["project"]
+    specs = project["dependencies"] + project["optional-dependencies"]["test"]
+    off = [f"{name} {version(name)} (pyproject.toml: {bound})"
+           for name, bound in map(requirement, specs) if not is_the_lower_bound(version(name), bound)]
+    assert not off, "installed above the lower bound, so the bound is not what was tested: " + ", ".join(off)
 
 
 def test_readme_quick_start_and_ci_run_the_same_test_command():
