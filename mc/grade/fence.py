@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field
 
 __all__ = ["Limits", "Plan", "PROTECTIONS", "LEVELS", "IsolationError", "probe", "enter_sandbox",
            "reserve_user_ids", "UserIds",
-           "make_scratch", "sandbox_environment", "kill_user_processes", "sweep_children",
+           "make_scratch", "sandbox_environment", "kill_user_processes", "sweep_children", "reap_children",
            "set_subreaper", "is_root"]
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
@@ -379,6 +379,20 @@ def _children(pid, sessions=()):
     return found
 
 
+def reap_children(statuses, only=None):
+    """Reap every child that has ended; their exit codes go to `statuses` (for those
+    in `only`, when given)."""
+    while True:
+        try:
+            pid, raw = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        if only is None or pid in only:
+            statuses[pid] = os.waitstatus_to_exitcode(raw)
+
+
 def sweep_children(keep=(), statuses=None, seconds=5.0):
     """SIGKILL and reap every child of this process except `keep`, until none is left.
 
@@ -398,15 +412,7 @@ def sweep_children(keep=(), statuses=None, seconds=5.0):
                 killed += 1
             except ProcessLookupError:
                 pass
-        while True:                       # reap what died (zombies are not in `victims`)
-            try:
-                pid, raw = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                break
-            if statuses is not None and pid in keep:
-                statuses[pid] = os.waitstatus_to_exitcode(raw)
+        reap_children({} if statuses is None else statuses, only=keep)   # zombies are not victims
         if not victims or time.monotonic() > deadline:
             return killed
         time.sleep(0.005)

@@ -167,7 +167,7 @@ def _child(message, fds, config, limits, plan):
 
 def _launcher_main(sock_fd, config):
     """The launcher: a subreaper that forks submissions on request and sweeps orphans."""
-    from .fence import set_subreaper, sweep_children
+    from .fence import reap_children, set_subreaper, sweep_children
 
     config = json.loads(config)
     if config["die_with_parent"]:
@@ -190,17 +190,6 @@ def _launcher_main(sock_fd, config):
     sock = socket.socket(fileno=sock_fd)
     live, statuses = set(), {}
 
-    def reap():
-        """Collect the exit codes of relays that ended."""
-        while True:
-            try:
-                pid, raw = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            statuses[pid] = os.waitstatus_to_exitcode(raw)
-
     def sweep():
         """Kill every child that is not a live submission relay (escaped orphans).
 
@@ -219,7 +208,7 @@ def _launcher_main(sock_fd, config):
                 return
             message = json.loads(data)
             op = message.get("op")
-            reap()
+            reap_children(statuses)      # the exit codes of relays that ended
             if op == "fork":
                 pid = os.fork()
                 if pid == 0:
