@@ -8,10 +8,10 @@ each entry of y was used once per row.
 
 import numpy as np
 
-from .core import primitive, shape_of
+from .core import Traced, plain, primitive, shape_of
 from .shapes import broadcast_to, reshape, transpose, unbroadcast
 
-__all__ = ["add", "subtract", "multiply", "divide", "power", "negative", "matmul"]
+__all__ = ["add", "subtract", "multiply", "divide", "power", "mod", "negative", "matmul"]
 
 
 def _broadcast_like(dx, ans):
@@ -76,14 +76,47 @@ def power(x, y):
 
 
 def _power_slope(x, y):
-    """∂(xʸ)/∂x = y xʸ⁻¹."""
-    return y * x ** (y - 1)
+    """∂(xʸ)/∂x = y xʸ⁻¹, and exactly 0 where y = 0 (x⁰ = 1 is constant, also at x = 0,
+    where y xʸ⁻¹ would be 0 · ∞). For a constant y the zero exponents are shifted to 1
+    before the power, so that no NaN enters the higher derivatives either."""
+    if isinstance(y, Traced):
+        return y * x ** (y - 1)
+    zero = np.asarray(y) == 0
+    if not zero.any():
+        return y * x ** (y - 1)
+    return y * x ** np.where(zero, 1.0, np.asarray(y, dtype=float) - 1)
+
+
+def _log_base(x, ans):
+    """log x for ∂(xʸ)/∂y = log(x) xʸ, taken as 0 where xʸ = 0 (0ʸ = 0 for y > 0 is
+    constant in y; log 0 · 0 would be NaN)."""
+    zero = np.asarray(plain(ans)) == 0
+    if not zero.any():
+        return elementwise.log(x)
+    return elementwise.log(x + zero)        # log 1 = 0 where xʸ = 0; elsewhere log x
 
 
 power.defjvp(lambda dx, ans, x, y: dx * _power_slope(x, y),
-             lambda dy, ans, x, y: dy * elementwise.log(x) * ans)
+             lambda dy, ans, x, y: dy * _log_base(x, ans) * ans)
 power.defvjp(lambda g, ans, x, y: unbroadcast(g * _power_slope(x, y), shape_of(x)),
-             lambda g, ans, x, y: unbroadcast(g * elementwise.log(x) * ans, shape_of(y)))
+             lambda g, ans, x, y: unbroadcast(g * _log_base(x, ans) * ans, shape_of(y)))
+
+
+@primitive
+def mod(x, y):
+    """x mod y (entrywise, numpy's sign convention, as ``%``); d(x mod y) = dx − ⌊x/y⌋ dy,
+    away from the jumps where x/y is an integer."""
+    return np.mod(x, y)
+
+
+def _floor_ratio(x, y):
+    return np.floor(np.asarray(plain(x)) / np.asarray(plain(y)))
+
+
+mod.defjvp(lambda dx, ans, x, y: broadcast_to(dx, shape_of(ans)),
+           lambda dy, ans, x, y: -dy * _floor_ratio(x, y))
+mod.defvjp(lambda g, ans, x, y: unbroadcast(g, shape_of(x)),
+           lambda g, ans, x, y: unbroadcast(-g * _floor_ratio(x, y), shape_of(y)))
 
 
 @primitive

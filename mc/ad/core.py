@@ -59,6 +59,44 @@ def shape_of(x):
     return x.shape if isinstance(x, (np.ndarray, Traced, ShapeOnly)) else np.shape(x)
 
 
+def _library_function_calling():
+    """The installed library's function that the user's code called and that is now
+    asking for a plain array (``scipy.linalg.schur``), or None when the user's own code
+    asks (``np.asarray(x)`` typed in a notebook)."""
+    import sys
+    import sysconfig
+    import types
+    libraries = tuple({sysconfig.get_paths()[k] for k in ("purelib", "platlib", "stdlib")})
+    here = __file__.rsplit("/", 1)[0]
+    frame, chain = sys._getframe(2), []
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if filename.startswith(here):
+            frame = frame.f_back
+            continue
+        if not filename.startswith(libraries) or "/mc/" in filename:
+            break                                  # the user's code: the chain is what it called
+        chain.append(frame)
+        frame = frame.f_back
+    def public(module, name):
+        return ".".join(p for p in module.split(".") if not p.startswith("_")) + "." + name
+
+    for entry in reversed(chain):                  # outermost first, past decorators' wrappers
+        module = entry.f_globals.get("__name__", "")
+        name = entry.f_code.co_name
+        if name in ("wrapper", "inner", "wrapped", "decorated", "<lambda>") or "._lib" in module \
+                or module.startswith(("functools", "contextlib")):
+            # a decorator's wrapper (scipy wraps many functions): name the function it wraps
+            for value in entry.f_locals.values():
+                wrapped_module = getattr(value, "__module__", None) or ""
+                if isinstance(value, types.FunctionType) and "._lib" not in wrapped_module \
+                        and wrapped_module.split(".")[0] == module.split(".")[0]:
+                    return public(wrapped_module, value.__name__)
+            continue
+        return public(module, name)
+    return None
+
+
 class ShapeOnly:
     """What a tape keeps of a value whose VJP rules read only its shape."""
 
@@ -135,10 +173,27 @@ class Primitive:
         self.vjp_needs_args = self.vjp_needs_ans = True
 
     def __call__(self, *args, **kwargs):
+        if kwargs and innermost(kwargs.values()) is not None:
+            args, kwargs = self._traced_keywords_by_position(args, kwargs)
         top = innermost(args)
         if top is None:                       # plain numbers: just compute
             return self.fn(*args, **kwargs)
         return top.apply(self, args, kwargs)  # let the innermost transform handle it
+
+    def _traced_keywords_by_position(self, args, kwargs):
+        """A traced value passed by keyword (``solve(A, b=b)``) moves to its position:
+        rules are per positional argument, and keywords are options never differentiated."""
+        import inspect
+        try:
+            bound = inspect.signature(self.fn).bind(*args, **kwargs)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{self.name}: {e}") from None
+        traced = [k for k, v in bound.kwargs.items() if isinstance(v, Traced)]
+        if traced:
+            raise NotDifferentiableError(
+                f"mc.ad differentiates {self.name} only in its positional arguments; the "
+                f"keyword-only option {traced[0]!r} is traced: make it a positional parameter")
+        return bound.args, bound.kwargs
 
     def defjvp(self, *rules):
         """Register forward-mode rules, one per positional argument (None: not differentiable).
@@ -311,6 +366,12 @@ class Traced:
     def __rtruediv__(self, other):
         return arithmetic.divide(other, self)
 
+    def __mod__(self, other):
+        return arithmetic.mod(self, other)
+
+    def __rmod__(self, other):
+        return arithmetic.mod(other, self)
+
     def __pow__(self, other):
         return arithmetic.power(self, other)
 
@@ -358,6 +419,12 @@ class Traced:
 
     # leaving the traced world would lose the derivative: refuse
     def __array__(self, dtype=None, copy=None):
+        called = _library_function_calling()
+        if called:
+            raise NotDifferentiableError(
+                f"mc.ad cannot differentiate {called}: it turns the traced value into a plain "
+                "numpy array, so its derivative would be lost. Use an mc.ad operation, or make "
+                "the function a primitive with rules (mc.ad.primitive)")
         raise NotDifferentiableError(
             "mc.ad cannot turn a traced value into a plain numpy array (np.asarray, or "
             "assigning into an array with A[i] = x): its derivative would be lost. "

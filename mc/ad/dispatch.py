@@ -10,13 +10,13 @@ a derivative that would be wrong.
 import numpy as np
 
 from . import arithmetic as ar, elementwise as el, linalg as la, shapes as sh
-from .core import NotDifferentiableError, plain
+from .core import NotDifferentiableError, Traced, plain
 
 __all__ = ["array_ufunc", "array_function", "UFUNCS", "FUNCTIONS"]
 
 UFUNCS = {
     np.add: ar.add, np.subtract: ar.subtract, np.multiply: ar.multiply,
-    np.divide: ar.divide, np.power: ar.power, np.negative: ar.negative,
+    np.divide: ar.divide, np.power: ar.power, np.negative: ar.negative, np.remainder: ar.mod,
     np.positive: lambda x: x, np.square: lambda x: ar.multiply(x, x),
     np.matmul: ar.matmul,
     np.exp: el.exp, np.log: el.log, np.sin: el.sin, np.cos: el.cos,
@@ -70,4 +70,17 @@ def array_function(func, args, kwargs):
         return func(*map(plain, args), **{k: plain(v) for k, v in kwargs.items()})
     if func not in FUNCTIONS:
         raise NotDifferentiableError(f"mc.ad cannot differentiate {_name(func)}")
+    if any(isinstance(v, Traced) for v in kwargs.values()):
+        args, kwargs = _by_position(func, args, kwargs)
     return FUNCTIONS[func](*args, **kwargs)
+
+
+def _by_position(func, args, kwargs):
+    """numpy's own parameter names (``np.linalg.solve(a, b=b)``) turned into positions,
+    so that a traced value passed by keyword reaches its rule."""
+    import inspect
+    try:
+        bound = inspect.signature(func).bind(*args, **kwargs)
+    except (TypeError, ValueError):
+        return args, kwargs
+    return bound.args, bound.kwargs

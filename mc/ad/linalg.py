@@ -24,7 +24,7 @@ import scipy.linalg as sla
 
 from .arithmetic import matmul, multiply
 from .core import NotDifferentiableError, innermost, plain, primitive, shape_of
-from .shapes import reshape, transpose
+from .shapes import reshape, transpose, unbroadcast
 
 __all__ = ["inv", "det", "logdet", "slogdet", "solve", "trace", "dot"]
 
@@ -219,11 +219,14 @@ def solve(A, b):
     return np.linalg.solve(A, b)
 
 
-def _times_transpose(u, v):
-    """u vᵀ: an outer product for vectors, a matrix product for matrices."""
+def _times_transpose(u, v, shape):
+    """Σ u vᵀ with `shape`: an outer product for vectors, a matrix product for matrices,
+    summed over a stack of right-hand sides (numpy 2 broadcasts A over b's stack)."""
     if len(shape_of(u)) == 1:
         return reshape(u, (-1, 1)) @ reshape(v, (1, -1))
-    return u @ transpose(v)
+    ndim = len(shape_of(v))
+    product = u @ transpose(v, tuple(range(ndim - 2)) + (ndim - 1, ndim - 2))
+    return unbroadcast(product, shape)
 
 
 def _solve_jvp_A(dA, ans, A, b):
@@ -241,7 +244,7 @@ def _solve_jvp_b(db, ans, A, b):
 def _solve_vjp_A(g, ans, A, b):
     """Ā = −b̄ xᵀ with b̄ = A⁻ᵀ Ḡ (the sign goes on b̄, the smaller factor)."""
     _matrix(A, "solve")
-    return _times_transpose(-solve(transpose(A), g), ans)
+    return _times_transpose(-solve(transpose(A), g), ans, shape_of(A))
 
 
 def _solve_vjp_b(g, ans, A, b):
@@ -257,23 +260,23 @@ solve.defvjp(_solve_vjp_A, _solve_vjp_b)
 # --------------------------------------------------------------------------- trace and dot
 
 @primitive
-def trace(A):
-    """The trace tr A, as ``np.trace``. ∇tr(A) = I.
+def trace(A, offset=0):
+    """The trace tr A (of the `offset` diagonal), as ``np.trace``. ∇tr(A) = I.
 
     >>> import numpy as np, mc
     >>> mc.ad.grad(lambda A: mc.ad.trace(A @ A))(np.array([[1.0, 2.0], [3.0, 4.0]]))  # 2Aᵀ
     array([[2., 6.],
            [4., 8.]])
     """
-    return np.trace(A)
+    return np.trace(A, offset)
 
 
-def _trace_vjp(g, ans, A):
-    """Ḡ I (the identity of A's shape)."""
-    return g * np.eye(*_matrix(A, "trace", square=False))
+def _trace_vjp(g, ans, A, offset=0):
+    """Ḡ I (ones on the `offset` diagonal, of A's shape)."""
+    return g * np.eye(*_matrix(A, "trace", square=False), k=offset)
 
 
-trace.defjvp(lambda dA, ans, A: trace(dA))
+trace.defjvp(lambda dA, ans, A, offset=0: trace(dA, offset))
 trace.defvjp(_trace_vjp, needs_args=False, needs_ans=False)
 
 

@@ -127,13 +127,21 @@ def transpose(x, axes=None):
     return np.transpose(x, axes)
 
 
-def _inverse_permutation(axes):
-    """The axes that undo the permutation `axes` (None, reversal, undoes itself)."""
-    return None if axes is None else tuple(np.argsort(axes))
+def _inverse_permutation(axes, ndim):
+    """The axes that undo the permutation `axes` of `ndim` axes (None, reversal, undoes itself).
+
+    Negative axes count from the end, as in numpy:
+
+    >>> _inverse_permutation((-1, 0, 1), 3)
+    (1, 2, 0)
+    """
+    if axes is None:
+        return None
+    return tuple(int(i) for i in np.argsort([a % ndim for a in axes]))
 
 
 transpose.defjvp(lambda dx, ans, x, axes=None: transpose(dx, axes))
-transpose.defvjp(lambda g, ans, x, axes=None: transpose(g, _inverse_permutation(axes)),
+transpose.defvjp(lambda g, ans, x, axes=None: transpose(g, _inverse_permutation(axes, len(shape_of(g)))),
                  needs_args=False, needs_ans=False)
 
 
