@@ -19,6 +19,8 @@ def test_bench_problems_give_the_same_gradient_as_autograd():
     assert row["agree"] and row["ours"] > 0
     adj, p = bench.adjoint_problem(n=70)
     assert bench.measure("adjoint", adj, p, repeat=2)["agree"]
+    for f, x in (bench.chain_problem(n=12), bench.logdet_problem(n=15), bench.elementwise_problem(size=50)):
+        assert bench.measure("more", f, x, repeat=2)["agree"]
 
 
 def test_adjoint_problem_gradient_is_the_adjoint_method():
@@ -32,7 +34,10 @@ def test_bench_prints_a_table(capsys):
     bench.main(["--quick", "--repeat", "2"])
     out = capsys.readouterr().out
     assert "mc.ad/forward" in out and "mc.ad/autograd" in out
-    assert out.count("yes") == 2                 # both gradients agree with autograd
+    rows = [line for line in out.splitlines() if line.rstrip().endswith(("yes", "NO"))]
+    assert len(rows) == 5 and all(line.rstrip().endswith("yes") for line in rows), out   # all agree
+    for program in ("MLP loss", "chain of 50 products", "logdet of", "200 elementwise ops", "adjoint"):
+        assert program in out
 
 
 def test_nearby_points_are_distinct():

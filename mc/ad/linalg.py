@@ -103,8 +103,11 @@ det.defvjp(_det_vjp)
 
 
 @primitive
-def logdet(A):
+def logdet(A, known=None):
     """log|det A|, as ``np.linalg.slogdet(A)[1]``. ∇ log|det A| = A⁻ᵀ, for either sign of det.
+
+    `known`: the value, when the caller has just computed it (:func:`slogdet`
+    factorizes A once for both the sign and the value).
 
     >>> import numpy as np, mc
     >>> A = np.array([[0.0, 1.0], [2.0, 0.0]])                # det A = −2
@@ -112,16 +115,16 @@ def logdet(A):
     array([[0. , 1. ],
            [0.5, 0. ]])
     """
-    return np.linalg.slogdet(A)[1]
+    return np.linalg.slogdet(A)[1] if known is None else known
 
 
-def _logdet_jvp(dA, ans, A):
+def _logdet_jvp(dA, ans, A, known=None):
     """tr(A⁻¹ dA)."""
     _matrix(A, "logdet")
     return trace(solve(A, dA))
 
 
-def _logdet_vjp(g, ans, A):
+def _logdet_vjp(g, ans, A, known=None):
     """Ḡ A⁻ᵀ."""
     _matrix(A, "logdet")
     return g * transpose(inv(A))
@@ -139,7 +142,8 @@ def slogdet(A):
     array([[ 0.5 ,  0.  ],
            [ 0.  , -0.25]])
     """
-    return np.linalg.slogdet(plain(A))[0], logdet(A)
+    sign, value = np.linalg.slogdet(plain(A))          # one factorization for both
+    return sign, logdet(A, known=value)
 
 
 # --------------------------------------------------------------------------- solve
