@@ -16,6 +16,7 @@ from autograd.differential_operators import hessian_vector_product
 from hypothesis import given, settings, strategies as st
 
 import mc
+from mc.check import InputError
 
 ad = mc.ad
 few = settings(max_examples=40, deadline=None)
@@ -88,12 +89,24 @@ def close(a, b):
     return np.allclose(a, b, rtol=1e-9, atol=1e-11 * max(1.0, np.max(np.abs(b))))
 
 
+def checked_or_compared(check, ours, theirs, program):
+    """mc.check's verdict; where it declines (f too ill-conditioned at x for a trustworthy
+    reference, e.g. x ↦ x⁸ entries after three squarings), autograd's derivative instead."""
+    try:
+        r = check()
+    except InputError:
+        assert close(ours(), theirs()), f"{program}: mc.check declined, and mc.ad differs from autograd"
+        return
+    assert r.ok, f"{program}: {r.message}"
+
+
 @few
 @given(program=programs, x=points)
 def test_random_compositions_reverse_mode(program, x):
     f = compose(program)
-    r = mc.check_gradient(lambda x: f(x, NP), ad.grad(lambda x: f(x, AD)), x)
-    assert r.ok, f"{program}: {r.message}"
+    ours = ad.grad(lambda x: f(x, AD))
+    checked_or_compared(lambda: mc.check_gradient(lambda x: f(x, NP), ours, x), lambda: ours(x),
+                        lambda: autograd.grad(lambda x: f(x, AG))(x), program)
 
 
 @few
@@ -101,8 +114,9 @@ def test_random_compositions_reverse_mode(program, x):
 def test_random_compositions_forward_mode(program, x):
     f = compose(program)
     jvp = lambda x, dx: ad.jvp(lambda x: f(x, AD), x, dx)[1]          # noqa: E731
-    r = mc.check_derivative(lambda x: f(x, NP), jvp, x)
-    assert r.ok, f"{program}: {r.message}"
+    dx = np.random.default_rng(7).standard_normal(x.shape)
+    checked_or_compared(lambda: mc.check_derivative(lambda x: f(x, NP), jvp, x), lambda: jvp(x, dx),
+                        lambda: np.sum(autograd.grad(lambda x: f(x, AG))(x) * dx), program)
 
 
 @few

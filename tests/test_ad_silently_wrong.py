@@ -8,20 +8,12 @@ import pytest
 
 import mc
 from mc.ad import NotDifferentiableError
+from test_ad_structure import central_gradient
 
 autograd = pytest.importorskip("autograd")
 anp = autograd.numpy
 
 rng = np.random.default_rng(13)
-
-
-def central_gradient(f, x, h=1e-6):
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = h
-        g[i] = (f(x + e) - f(x - e)) / (2 * h)
-    return g
 
 
 # ------------------------------------------------------------------ permutations with negative axes
@@ -148,3 +140,13 @@ def test_a_library_function_mc_ad_cannot_see_into_is_named():
     import scipy.linalg
     with pytest.raises(NotDifferentiableError, match=r"scipy\.linalg\..*schur"):
         mc.ad.grad(lambda A: np.sum(scipy.linalg.schur(A)[0]))(np.eye(2))
+
+
+def test_det_at_a_singular_matrix_is_the_cofactor_matrix_or_a_clear_refusal():
+    S = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])     # rank 2
+    cofactors = np.array([[4.0, 4.0, -4.0], [-2.0, -2.0, 2.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(mc.ad.grad(mc.ad.det)(S), cofactors, atol=1e-13)
+    dA = rng.standard_normal((3, 3))
+    np.testing.assert_allclose(mc.ad.jvp(mc.ad.det, S, dA)[1], np.sum(cofactors * dA), atol=1e-13)
+    with pytest.raises(NotDifferentiableError, match="det at a singular matrix to first order only"):
+        mc.ad.hvp(mc.ad.det, S, dA)

@@ -26,9 +26,12 @@ intercepts on traced values (``np.sin(x)`` works; ``np.sort(x)`` raises
 :class:`NotDifferentiableError` naming ``numpy.sort``). Comparisons read values,
 so ``if x > 0:`` works. On plain arrays every primitive is just numpy.
 
-Primitives: ``exp log sin cos tanh sqrt``, ``sum mean reshape transpose
-broadcast_to diag``, ``inv det logdet slogdet solve trace dot``. Add your own
-with :func:`primitive` and its ``defjvp`` / ``defvjp``.
+Primitives: ``exp log sin cos tanh sqrt tan arctan sinh cosh log1p expm1
+arcsin arccos arctanh logaddexp hypot``, ``sum mean reshape transpose
+broadcast_to diag``, ``concatenate stack vstack hstack split tril triu
+diagonal``, ``abs sign maximum minimum where max min clip``, ``prod cumsum var
+std``, ``inv det logdet slogdet solve trace dot``. Add your own with
+:func:`primitive` and its ``defjvp`` / ``defvjp``.
 
 Layout: :mod:`~mc.ad.core` (primitives, traced values), :mod:`~mc.ad.forward`
 (:class:`Dual`, jvp), :mod:`~mc.ad.reverse` (:class:`Tape`, vjp, grad, hvp), the
@@ -41,15 +44,22 @@ from .core import NotDifferentiableError, Primitive, primitive
 from .forward import Dual, jvp
 from .reverse import Node, Tape, grad, hvp, vjp
 from .arithmetic import add, subtract, multiply, divide, power, negative, matmul
-from .elementwise import exp, log, sin, cos, tanh, sqrt
+from .elementwise import (exp, log, sin, cos, tanh, sqrt, tan, arctan, sinh, cosh, log1p, expm1,
+                          arcsin, arccos, arctanh, logaddexp, hypot)
 from .shapes import sum, mean, reshape, transpose, broadcast_to, diag, getitem
+from .structure import (concatenate, stack, vstack, hstack, split, tril, triu, diagonal, abs, sign,
+                        maximum, minimum, where, max, min, clip, prod, cumsum, var, std)
 from .linalg import inv, det, logdet, slogdet, solve, trace, dot
 
 __all__ = [
     "jvp", "vjp", "grad", "hvp",
     "primitive", "Primitive", "NotDifferentiableError", "Dual", "Node", "Tape",
     "add", "subtract", "multiply", "divide", "power", "negative", "matmul",
-    "exp", "log", "sin", "cos", "tanh", "sqrt",
+    "exp", "log", "sin", "cos", "tanh", "sqrt", "tan", "arctan", "sinh", "cosh", "log1p",
+    "expm1", "arcsin", "arccos", "arctanh", "logaddexp", "hypot",
     "sum", "mean", "reshape", "transpose", "broadcast_to", "diag", "getitem",
+    "concatenate", "stack", "vstack", "hstack", "split", "tril", "triu", "diagonal",
+    "abs", "sign", "maximum", "minimum", "where", "max", "min", "clip",
+    "prod", "cumsum", "var", "std",
     "inv", "det", "logdet", "slogdet", "solve", "trace", "dot",
 ]

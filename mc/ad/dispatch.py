@@ -9,7 +9,7 @@ a derivative that would be wrong.
 
 import numpy as np
 
-from . import arithmetic as ar, elementwise as el, linalg as la, shapes as sh
+from . import arithmetic as ar, elementwise as el, linalg as la, shapes as sh, structure as st
 from .core import NotDifferentiableError, Traced, plain
 
 __all__ = ["array_ufunc", "array_function", "UFUNCS", "FUNCTIONS"]
@@ -21,6 +21,10 @@ UFUNCS = {
     np.matmul: ar.matmul,
     np.exp: el.exp, np.log: el.log, np.sin: el.sin, np.cos: el.cos,
     np.tanh: el.tanh, np.sqrt: el.sqrt,
+    np.tan: el.tan, np.arctan: el.arctan, np.sinh: el.sinh, np.cosh: el.cosh,
+    np.log1p: el.log1p, np.expm1: el.expm1, np.arcsin: el.arcsin, np.arccos: el.arccos,
+    np.arctanh: el.arctanh, np.logaddexp: el.logaddexp, np.hypot: el.hypot,
+    np.absolute: st.abs, np.sign: st.sign, np.maximum: st.maximum, np.minimum: st.minimum,
 }
 
 FUNCTIONS = {
@@ -29,6 +33,11 @@ FUNCTIONS = {
     np.dot: la.dot, np.trace: la.trace,
     np.linalg.inv: la.inv, np.linalg.det: la.det, np.linalg.slogdet: la.slogdet,
     np.linalg.solve: la.solve,
+    np.concatenate: st.concatenate, np.stack: st.stack, np.vstack: st.vstack,
+    np.hstack: st.hstack, np.split: st.split,
+    np.tril: st.tril, np.triu: st.triu, np.diagonal: st.diagonal,
+    np.where: st.where, np.max: st.max, np.amax: st.max, np.min: st.min, np.amin: st.min,
+    np.clip: st.clip, np.prod: st.prod, np.cumsum: st.cumsum, np.var: st.var, np.std: st.std,
 }
 
 # These only read the value (their result has derivative zero, or is not a number).

@@ -23,8 +23,8 @@ import numpy as np
 import scipy.linalg as sla
 
 from .arithmetic import matmul, multiply
-from .core import NotDifferentiableError, innermost, plain, primitive, shape_of
-from .shapes import reshape, transpose, unbroadcast
+from .core import NotDifferentiableError, Traced, innermost, plain, primitive, shape_of
+from .shapes import reshape, sum as sum_all, transpose, unbroadcast
 
 __all__ = ["inv", "det", "logdet", "slogdet", "solve", "trace", "dot"]
 
@@ -86,16 +86,43 @@ def det(A):
     return np.linalg.det(A)
 
 
+def _singular_cofactors(A):
+    """The cofactor matrix of a singular A: ∇det there, where det(A) A⁻ᵀ does not exist.
+
+    From the SVD A = U Σ Vᵀ: adj(A) = det(V) V adj(Σ) det(U) Uᵀ with adj(Σ) the diagonal
+    of products of the other singular values; the cofactors are adj(A)ᵀ. Computed on
+    plain values only: at a singular A that an outer transform follows, the second
+    derivative is refused rather than lost."""
+    if isinstance(A, Traced):
+        raise NotDifferentiableError(
+            "mc.ad differentiates det at a singular matrix to first order only (the cofactor "
+            "matrix); its second derivative there is not implemented")
+    U, s, Vt = np.linalg.svd(np.asarray(A))
+    others = np.array([np.prod(np.delete(s, i)) for i in range(len(s))])
+    adjugate = np.linalg.det(Vt.T) * np.linalg.det(U) * (Vt.T * others) @ U.T
+    return adjugate.T
+
+
 def _det_jvp(dA, ans, A):
-    """det(A) tr(A⁻¹ dA)."""
+    """det(A) tr(A⁻¹ dA); ⟨cofactors, dA⟩ at a singular A."""
     _matrix(A, "det")
-    return ans * trace(solve(A, dA))
+    try:
+        if plain(ans) != 0:
+            return ans * trace(solve(A, dA))
+    except np.linalg.LinAlgError:
+        pass
+    return sum_all(_singular_cofactors(A) * dA)
 
 
 def _det_vjp(g, ans, A):
-    """Ḡ det(A) A⁻ᵀ."""
+    """Ḡ det(A) A⁻ᵀ: Ḡ times the cofactors (also at a singular A)."""
     _matrix(A, "det")
-    return g * ans * transpose(inv(A))
+    try:
+        if plain(ans) != 0:
+            return g * ans * transpose(inv(A))
+    except np.linalg.LinAlgError:
+        pass
+    return g * _singular_cofactors(A)
 
 
 det.defjvp(_det_jvp)
