@@ -62,7 +62,10 @@ def mean(x, axis=None, keepdims=False):
     """
     shape = shape_of(x)
     count = int(np.prod([shape[a] for a in _axes(axis, len(shape))]))
-    return sum(x, axis=axis, keepdims=keepdims) / count
+    # the count in x's floating type: numpy 1.x would turn a float32 sum / int into float64
+    dtype = np.result_type(getattr(x, "dtype", np.float64), np.float32)
+    return sum(x, axis=axis, keepdims=keepdims) / (count if dtype == np.float64 else
+                                                    np.asarray(count, dtype=dtype))
 
 
 # --------------------------------------------------------------------------- reshaping
