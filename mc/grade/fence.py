@@ -363,12 +363,15 @@ def _landlock(abi, scratch, hide):
 
 # ----------------------------------------------------------------------------- processes
 
+def _pids():
+    """The process ids this process can see (the numeric entries of /proc)."""
+    return [entry for entry in os.listdir("/proc") if entry.isdigit()]
+
+
 def _children(pid, sessions=()):
     """Direct children of `pid` (from /proc), less those in one of the `sessions`."""
     found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for entry in _pids():
         try:
             with open(f"/proc/{entry}/stat", "rb") as handle:
                 fields = handle.read().rsplit(b")", 1)[1].split()
@@ -423,9 +426,7 @@ def kill_user_processes(uid):
     killed = 0
     for _ in range(50):
         found = False
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
+        for entry in _pids():
             try:
                 with open(f"/proc/{entry}/status") as handle:
                     fields = dict(line.split(":", 1) for line in handle if ":" in line)
@@ -480,13 +481,12 @@ def reserve_user_ids(slots, first=61000, blocks=128):
 
 def _user_process_count(uid):
     count = 0
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if os.stat(f"/proc/{entry}").st_uid == uid:
-                    count += 1
-            except OSError:
-                pass
+    for entry in _pids():
+        try:
+            if os.stat(f"/proc/{entry}").st_uid == uid:
+                count += 1
+        except OSError:
+            pass
     return count
 
 

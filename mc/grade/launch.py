@@ -27,7 +27,7 @@ import threading
 import time
 from pathlib import Path
 
-from .fence import Limits, Plan, enter_sandbox, sandbox_environment
+from .fence import Limits, Plan, sandbox_environment
 
 __all__ = ["Zygote", "Subprocess", "LauncherError"]
 
@@ -141,15 +141,9 @@ def _child(message, fds, config, limits, plan):
     child_in, child_out = fds
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     scratch, slot = message["scratch"], int(message["slot"])
-    from .worker import report_fence_failure, run_worker
+    from .worker import report_fence_failure, serve_fenced
     if config["preload"]:
-        try:
-            enter_sandbox(plan, limits, slot, scratch)
-        except BaseException as error:
-            report_fence_failure(child_out, error)
-            os._exit(71)
-        run_worker(child_in, child_out)
-        os._exit(0)
+        serve_fenced(child_in, child_out, plan, limits, slot, scratch)
     # A new interpreter: it fences itself in before reading any student code.
     os.set_inheritable(child_in, True)
     os.set_inheritable(child_out, True)

@@ -158,22 +158,29 @@ def report_fence_failure(fd, error):
         pass
 
 
-def main(argv=None):
-    """``python -m mc.grade.worker IN_FD OUT_FD CONFIG``: enter the fence that CONFIG
-    (JSON: limits, plan, slot, scratch) describes, then serve the grader."""
-    import json
-
-    from .fence import Limits, Plan, enter_sandbox
-    argv = sys.argv[1:] if argv is None else argv
-    in_fd, out_fd, config = int(argv[0]), int(argv[1]), json.loads(argv[2])
+def serve_fenced(in_fd, out_fd, plan, limits, slot, scratch):
+    """Enter the fence, then serve the grader; a fence that fails is reported as the
+    first message (the grader's failure, not the submission's). Never returns."""
+    from .fence import enter_sandbox
     try:
-        enter_sandbox(Plan.from_dict(config["plan"]), Limits(**config["limits"]), config["slot"],
-                      config["scratch"])
+        enter_sandbox(plan, limits, slot, scratch)
     except BaseException as error:
         report_fence_failure(out_fd, error)
         os._exit(71)
     run_worker(in_fd, out_fd)
     os._exit(0)
+
+
+def main(argv=None):
+    """``python -m mc.grade.worker IN_FD OUT_FD CONFIG``: enter the fence that CONFIG
+    (JSON: limits, plan, slot, scratch) describes, then serve the grader."""
+    import json
+
+    from .fence import Limits, Plan
+    argv = sys.argv[1:] if argv is None else argv
+    config = json.loads(argv[2])
+    serve_fenced(int(argv[0]), int(argv[1]), Plan.from_dict(config["plan"]), Limits(**config["limits"]),
+                 config["slot"], config["scratch"])
 
 
 if __name__ == "__main__":
