@@ -40,6 +40,10 @@ float32    float32 inputs: both first-order modes right to float32 accuracy
 Several inputs are differentiated together (``jvp``/``vjp`` of a list), so a
 row ``x * y`` checks both of multiply's rules at once.
 
+The rows of the core primitives are below; each other family of rules keeps its
+rows in its own module, ``tests/ad_rows_<family>.py`` (listed in ``ROW_MODULES``),
+built with the helpers of ``tests/ad_table.py``.
+
 ``test_every_primitive_has_a_row`` finds every :class:`mc.ad.Primitive` in every
 module of mc.ad and fails naming those without a row: a new rule cannot be added
 without a row here. ``test_each_row_calls_its_primitives`` checks that a row really
@@ -47,11 +51,10 @@ records the primitives it claims. ``REFUSALS`` lists what mc.ad does not
 differentiate and must refuse with :class:`mc.ad.NotDifferentiableError`.
 """
 
+
 import importlib
 import pkgutil
 import zlib
-from dataclasses import dataclass
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -60,113 +63,13 @@ import mc
 import mc.ad
 from mc.ad import NotDifferentiableError, Primitive
 
-autograd = pytest.importorskip("autograd")
-anp = autograd.numpy
+from ad_table import (AD, AG, NP, Case, Points, Refusal, case, operation, ad, anp, autograd, ar, el, la, sh,  # noqa: F401
+                      A3, B32, B432, BIG, C33, COL3, M34, NEG3, P33, ROW3, S234, S333,
+                      SINGULAR, V3, X33, Y33, normal, positive)
 
-ad = mc.ad
-sh, ar, el, la = ad.shapes, ad.arithmetic, ad.elementwise, ad.linalg
-
-# --------------------------------------------------------------------------- the three namespaces
-
-_NAMES = ["add", "subtract", "multiply", "divide", "power", "mod", "negative", "matmul",
-          "exp", "log", "sin", "cos", "tanh", "sqrt",
-          "sum", "mean", "reshape", "transpose", "broadcast_to", "diag", "trace", "dot",
-          # newer primitives (elementwise, mc.ad.structure): rows below exist only if they do
-          "tan", "arctan", "sinh", "cosh", "log1p", "expm1", "arcsin", "arccos", "arctanh",
-          "logaddexp", "hypot", "concatenate", "stack", "split", "tril", "triu", "diagonal",
-          "abs", "sign", "maximum", "minimum", "where", "max", "min", "clip", "prod", "cumsum",
-          "var", "std"]
-
-NP = SimpleNamespace(**{n: getattr(np, n) for n in _NAMES},
-                     inv=np.linalg.inv, det=np.linalg.det, solve=np.linalg.solve,
-                     logdet=lambda A: np.linalg.slogdet(A)[1],
-                     slogdet=np.linalg.slogdet,
-                     untake=None)
-AD = SimpleNamespace(**{n: getattr(ad, n, None) or getattr(ar, n, None) for n in _NAMES},
-                     inv=ad.inv, det=ad.det, solve=ad.solve, logdet=ad.logdet,
-                     slogdet=ad.slogdet, untake=sh.untake)
-AG = SimpleNamespace(**{n: getattr(anp, n) for n in _NAMES},
-                     inv=anp.linalg.inv, det=anp.linalg.det, solve=anp.linalg.solve,
-                     logdet=lambda A: anp.linalg.slogdet(A)[1],
-                     slogdet=anp.linalg.slogdet, untake=None)
-
-
-def _untake_np(g, index, shape):
-    """numpy's version of mc.ad's untake: zeros with g added at [index]."""
-    out = np.zeros(shape, dtype=np.result_type(g, float))
-    np.add.at(out, index, g)
-    return out
-
-
-NP.untake = _untake_np
-
-# --------------------------------------------------------------------------- points
-
-_rng = np.random.default_rng(20240613)
-
-
-def normal(*shape):
-    return _rng.standard_normal(shape)
-
-
-def positive(*shape):
-    return _rng.uniform(0.5, 2.0, shape)
-
-
-def orthogonal(n):
-    Q, R = np.linalg.qr(_rng.standard_normal((n, n)))
-    return Q * np.sign(np.diag(R))
-
-
-def well_conditioned(n, sign=1):
-    """n×n with singular values in [1, 3] and det of the given sign."""
-    A = orthogonal(n) @ np.diag(_rng.uniform(1, 3, n)) @ orthogonal(n)
-    return A if np.sign(np.linalg.det(A)) == sign else A[::-1].copy()
-
-
-A3 = well_conditioned(3)
-NEG3 = well_conditioned(3, sign=-1)
-BIG = well_conditioned(70)                 # large enough for solve's kept LU factors
-C33 = normal(3, 3)                         # a constant matrix
-SINGULAR = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])   # rank 2
-
-
-# --------------------------------------------------------------------------- the table
-
-@dataclass(frozen=True)
-class Case:
-    """One row: ``f(m, *inputs)`` is differentiated in all its inputs at once."""
-    name: str
-    primitives: tuple          # the Primitive objects this row is about
-    f: object                  # f(m, *xs), m one of NP, AD, AG
-    inputs: tuple              # the point: one array per differentiated input
-    family: str                # shape family
-    autograd: bool = True      # autograd supports this (and is right about it)
-    numpy: bool = True         # f(NP, …) runs on traced values through numpy dispatch
-    second: bool = True        # hvp and reverse over reverse
-    third: bool = False        # jvp of hvp
-    float32: bool = True
-    note: str = ""
-
-    def __repr__(self):
-        return f"Case({self.name!r})"
-
-
-def case(name, primitives, f, *inputs, family, **options):
-    primitives = primitives if isinstance(primitives, tuple) else (primitives,)
-    return Case(name, primitives, f, tuple(np.asarray(x, dtype=float) for x in inputs),
-                family, **options)
-
-
-X33, Y33 = normal(3, 3), normal(3, 3)
-S333 = normal(3, 3, 3)
-S234 = normal(2, 3, 4)
-P33 = positive(3, 3)
-V3 = normal(3)
-ROW3, COL3 = normal(3), normal(3, 1)
-B32 = normal(3, 2)
-B432 = normal(4, 3, 2)
-M34 = normal(3, 4)
+# The rows of the other rule families: one module each (see tests/ad_table.py)
+ROW_MODULES = ["ad_rows_decompositions", "ad_rows_spectral", "ad_rows_products",
+               "ad_rows_scipy", "ad_rows_complex"]
 
 CASES = [
     # ------------------------------------------------------------------ entrywise
@@ -487,6 +390,10 @@ if _st is not None and hasattr(ad, "var"):
                    family="negative axes")]
 CASES += NEWER
 
+_row_modules = [importlib.import_module(name) for name in ROW_MODULES]
+for _module in _row_modules:
+    CASES += _module.CASES
+
 BY_NAME = {c.name: c for c in CASES}
 assert len(BY_NAME) == len(CASES), "row names must be unique"
 
@@ -796,15 +703,6 @@ def test_float32_dtypes_are_documented():
 
 # --------------------------------------------------------------------------- refusals
 
-@dataclass(frozen=True)
-class Refusal:
-    name: str
-    f: object          # f(x) with mc.ad
-    x: object
-    modes: tuple = ("forward", "reverse")
-    match: str = ""
-
-
 REFUSALS = [
     Refusal("inv of a stack", ad.inv, normal(2, 3, 3) + 3 * np.eye(3), match="inv of a single"),
     Refusal("det of a stack", ad.det, normal(2, 3, 3), match="det of a single"),
@@ -818,6 +716,8 @@ REFUSALS = [
     Refusal("np.sort", np.sort, V3, match="numpy.sort"),
     Refusal("x.mean() method", lambda x: x.mean(), V3, match=r"\.mean"),
 ]
+for _module in _row_modules:
+    REFUSALS += getattr(_module, "REFUSALS", [])
 
 
 @pytest.mark.parametrize("r, mode", [pytest.param(r, m, id=f"{m}-{r.name}")

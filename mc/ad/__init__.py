@@ -50,6 +50,11 @@ from .shapes import sum, mean, reshape, transpose, broadcast_to, diag, getitem
 from .structure import (concatenate, stack, vstack, hstack, split, tril, triu, diagonal, abs, sign,
                         maximum, minimum, where, max, min, clip, prod, cumsum, var, std)
 from .linalg import inv, det, logdet, slogdet, solve, trace, dot
+from . import decompositions, products, scipy_ops, spectral
+from .decompositions import *  # noqa: F401,F403  (each module's __all__ is its public list)
+from .spectral import *  # noqa: F401,F403
+from .products import *  # noqa: F401,F403
+from .scipy_ops import *  # noqa: F401,F403
 
 __all__ = [
     "jvp", "vjp", "grad", "hvp",
@@ -62,4 +67,4 @@ __all__ = [
     "abs", "sign", "maximum", "minimum", "where", "max", "min", "clip",
     "prod", "cumsum", "var", "std",
     "inv", "det", "logdet", "slogdet", "solve", "trace", "dot",
-]
+] + decompositions.__all__ + spectral.__all__ + products.__all__ + scipy_ops.__all__

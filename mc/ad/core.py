@@ -97,6 +97,11 @@ def _library_function_calling():
     return None
 
 
+# Library functions that mc.ad offers in a differentiable version, by the name
+# _library_function_calling gives ("scipy.linalg.expm": "mc.ad.expm"): the error names it.
+LIBRARY_REPLACEMENTS = {}
+
+
 class ShapeOnly:
     """What a tape keeps of a value whose VJP rules read only its shape."""
 
@@ -421,10 +426,13 @@ class Traced:
     def __array__(self, dtype=None, copy=None):
         called = _library_function_calling()
         if called:
+            instead = LIBRARY_REPLACEMENTS.get(called)
+            advice = (f"Use {instead}, which mc.ad differentiates" if instead else
+                      "Use an mc.ad operation, or make the function a primitive with rules "
+                      "(mc.ad.primitive)")
             raise NotDifferentiableError(
                 f"mc.ad cannot differentiate {called}: it turns the traced value into a plain "
-                "numpy array, so its derivative would be lost. Use an mc.ad operation, or make "
-                "the function a primitive with rules (mc.ad.primitive)")
+                f"numpy array, so its derivative would be lost. {advice}")
         raise NotDifferentiableError(
             "mc.ad cannot turn a traced value into a plain numpy array (np.asarray, or "
             "assigning into an array with A[i] = x): its derivative would be lost. "

@@ -10,6 +10,7 @@ a derivative that would be wrong.
 import numpy as np
 
 from . import arithmetic as ar, elementwise as el, linalg as la, shapes as sh, structure as st
+from . import decompositions, products, scipy_ops, spectral
 from .core import NotDifferentiableError, Traced, plain
 
 __all__ = ["array_ufunc", "array_function", "UFUNCS", "FUNCTIONS"]
@@ -39,6 +40,12 @@ FUNCTIONS = {
     np.where: st.where, np.max: st.max, np.amax: st.max, np.min: st.min, np.amin: st.min,
     np.clip: st.clip, np.prod: st.prod, np.cumsum: st.cumsum, np.var: st.var, np.std: st.std,
 }
+
+# Each family of rules names the numpy functions it serves (np.linalg.eigh, np.einsum, …).
+for _family in (decompositions, spectral, products, scipy_ops):
+    for _func in _family.NUMPY_FUNCTIONS:
+        assert _func not in FUNCTIONS, f"two rules for {_func.__name__}"
+    FUNCTIONS.update(_family.NUMPY_FUNCTIONS)
 
 # These only read the value (their result has derivative zero, or is not a number).
 VALUE_UFUNCS = {

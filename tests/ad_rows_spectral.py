@@ -1,0 +1,4 @@
+"""Rows of the differential test (tests/test_ad_differential.py) for mc.ad.spectral."""
+
+CASES = []
+REFUSALS = []
